@@ -1,0 +1,1 @@
+"""Suite manifests (``<suite>.json``), installed as the data package ``simbench_datasets``."""

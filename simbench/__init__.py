@@ -1,0 +1,29 @@
+"""simbench: a benchmark for structured illumination microscopy reconstruction.
+
+This module is the public API: everything a plugin author needs is exported
+here (and only from here).  Core suites make samples, methods (plugins) turn
+raw stacks into images, metrics score them, the harness records and ranks.
+"""
+from __future__ import annotations
+
+from simbench.method import Method
+from simbench.metrics.base import Metric, MetricConfig
+from simbench.plugin.spec import hookimpl
+from simbench.resample import upsample_bicubic
+from simbench.suites.base import Suite
+from simbench.types import MODALITY_SIM2D, Optics, RawStack, Reconstruction, Sample, StripePattern
+
+__all__ = [
+    "MODALITY_SIM2D",
+    "Method",
+    "Metric",
+    "MetricConfig",
+    "Optics",
+    "RawStack",
+    "Reconstruction",
+    "Sample",
+    "StripePattern",
+    "Suite",
+    "hookimpl",
+    "upsample_bicubic",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from simbench.cli import main
+
+sys.exit(main())

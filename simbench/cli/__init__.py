@@ -1,0 +1,77 @@
+"""The ``simbench`` command line: one module per subcommand.
+
+Each subcommand module exposes ``register(subparsers)``; heavy imports happen
+inside the command's function so ``simbench --help`` and ``simbench list``
+stay fast and never import torch.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from typing import Sequence
+
+from simbench.cli import leaderboard, listing, manifest, plugins, run
+from simbench.errors import SimbenchError
+
+SUBCOMMANDS = (run, listing, leaderboard, plugins, manifest)
+
+DESCRIPTION = """\
+Benchmark structured illumination microscopy (SIM) reconstruction methods.
+
+Suites make samples (raw SIM frames + ground truth), methods (plugins)
+reconstruct them, metrics score them, and results are ranked in leaderboards.
+
+examples:
+  simbench list                                   what methods, suites and metrics exist
+  simbench run --method widefield --suite static  run a benchmark, print its leaderboard
+  simbench run --method widefield,mymethod --suite static --size quick
+  simbench leaderboard --suite static --format md
+  simbench plugins                                installed plugins and any that failed to load
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ver = version("simbench")
+    except PackageNotFoundError:
+        ver = "unknown"
+    parser = argparse.ArgumentParser(prog="simbench", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"simbench {ver}")
+    parser.add_argument("--strict-plugins", action="store_true", default=None,
+                        help="fail when any plugin fails to load (also: SIMBENCH_STRICT_PLUGINS=1)")
+    parser.add_argument("--no-plugin-autoload", action="store_true",
+                        help="load only built-in plugins (also: SIMBENCH_DISABLE_PLUGIN_AUTOLOAD=1)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.register(sub)
+    return parser
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return int(args.func(args) or 0)
+    except SimbenchError as exc:
+        print(f"simbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("simbench: interrupted; finished work is saved — rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""``simbench run``: benchmark methods on a suite and print the leaderboard."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = """\
+Run one or more methods on a suite. Each (method, sample) result is saved as
+soon as it is computed in RESULTS/<suite>/<method>.json, so an interrupted run
+(Ctrl-C, kill) resumes where it stopped when you rerun the same command.
+A sample whose method raises or returns a wrong shape or NaN is recorded as
+failed with its error; the run goes on and exits with status 1 at the end.
+
+examples:
+  simbench run --method widefield --suite static
+  simbench run --method widefield,mymethod --suite static --size quick
+  simbench run --method widefield --suite static --metric-convention paper
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.harness.results import DEFAULT_RESULTS_DIR, ENV_RESULTS
+
+    p = sub.add_parser("run", help="benchmark methods on a suite", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--method", "-m", required=True,
+                   help="method name, or several separated by commas (see `simbench list --methods`)")
+    p.add_argument("--suite", "-s", required=True, help="suite name (see `simbench list --suites`)")
+    p.add_argument("--size", default="full", help="suite size, e.g. quick (a few samples) or full (default)")
+    p.add_argument("--seed", type=int, default=None, help="suite seed (default: the suite's own, which "
+                   "matches its committed manifest and leaderboards)")
+    p.add_argument("--results", type=Path, default=None,
+                   help=f"results directory (default: ${ENV_RESULTS} or ./{DEFAULT_RESULTS_DIR})")
+    p.add_argument("--metric-convention", choices=("normalised", "paper"), default="normalised",
+                   help="normalised (default): percentile-normalised target, prediction fitted by least "
+                        "squares; paper: VSR-SIM's 8-bit, 4-px-crop evaluation")
+    p.add_argument("--retry-failed", action="store_true", help="recompute samples that failed before")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=execute)
+
+
+def execute(args: argparse.Namespace) -> int:
+    from simbench.cli.common import current_hashes, load_registry, warn
+    from simbench.harness import runner
+    from simbench.harness.leaderboard import render
+    from simbench.harness.results import default_results_dir, run_key
+    from simbench.metrics.base import MetricConfig
+
+    registry = load_registry(args)
+    request = runner.RunRequest(
+        methods=[m.strip() for m in args.method.split(",") if m.strip()],
+        suite=args.suite, size=args.size, seed=args.seed,
+        results_dir=args.results or default_results_dir(),
+        metric_config=MetricConfig(convention=args.metric_convention),
+        retry_failed=args.retry_failed, progress=not args.no_progress)
+    outcome = runner.run(registry, request, warn=warn)
+    suite = registry.suite(request.suite)
+    key = run_key(request.size, suite.default_seed if args.seed is None else args.seed, suite.default_seed)
+    table = render(request.results_dir, suite.name, "plain", current_hashes(registry))
+    print(_section(table, key))
+    for name, count in outcome.computed.items():
+        print(f"{name}: {count} new sample(s) computed, results in {request.results_dir / suite.name / (name + '.json')}",
+              file=sys.stderr)
+    failed = {m: n for m, n in outcome.failed.items() if n}
+    if failed:
+        for record in outcome.records:
+            errors = {r["error"] for r in record.samples.values() if r["status"] != "ok"}
+            warn(f"{record.data['method']}: {failed.get(record.data['method'], 0)} sample(s) failed, e.g. "
+                 f"{sorted(errors)[0] if errors else ''}")
+        return 1
+    return 0
+
+
+def _section(table: str, key: str) -> str:
+    """Keep only the block of the rendered leaderboard for this run key."""
+    blocks = table.strip().split("\n\n")
+    for block in blocks:
+        if block.splitlines()[0].endswith(f"[{key}]"):
+            return block
+    return table

@@ -1,0 +1,1 @@
+"""Harness: run methods on suites, record results, rank them."""

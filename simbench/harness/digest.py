@@ -1,0 +1,53 @@
+"""Content digests of samples and suites (the reproducibility contract)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable
+
+import numpy as np
+
+from simbench.types import Sample
+
+
+def canonical_json(obj: Any) -> bytes:
+    """JSON bytes with sorted keys and no whitespace: stable across runs."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_jsonable).encode()
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+
+
+def _update_array(h: "hashlib._Hash", a: np.ndarray) -> None:
+    a = np.ascontiguousarray(a)
+    h.update(canonical_json([a.dtype.str, list(a.shape)]))
+    h.update(a.tobytes())
+
+
+def sample_digest(sample: Sample) -> str:
+    """sha256 of everything a sample carries: raw frames, target, optics,
+    nominal pattern, frame order, true parameters and metadata."""
+    h = hashlib.sha256()
+    _update_array(h, sample.raw.frames)
+    _update_array(h, sample.target)
+    h.update(canonical_json({
+        "id": sample.id, "optics": sample.raw.optics, "pattern": sample.raw.pattern,
+        "frame_patterns": list(sample.raw.frame_patterns), "modality": sample.raw.modality,
+        "target_pixel_size_nm": sample.target_pixel_size_nm, "truth": sample.truth, "meta": sample.meta,
+    }))
+    return h.hexdigest()
+
+
+def content_hash(digests: Iterable[str]) -> str:
+    """The suite's content hash: sha256 over its ordered sample digests."""
+    h = hashlib.sha256()
+    for d in digests:
+        h.update(d.encode())
+    return h.hexdigest()

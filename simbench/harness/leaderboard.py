@@ -1,0 +1,93 @@
+"""Leaderboard tables rendered from result files (pandas + tabulate)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from simbench.harness.results import RunRecord, iter_records
+
+FORMATS = ("md", "plain", "csv")
+
+
+def _fmt(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4):
+        return f"{value:.3e}"
+    return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
+
+
+def _flags(record: RunRecord, n_failed: int, current_hash: str | None) -> str:
+    flags = []
+    if n_failed:
+        flags.append(f"{n_failed} failed")
+    if not record.data.get("complete"):
+        flags.append("incomplete")
+    if current_hash and record.data.get("suite_hash") and record.data["suite_hash"] != current_hash:
+        flags.append("stale: suite changed")
+    return ", ".join(flags)
+
+
+def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str], str | None]) -> pd.DataFrame:
+    """One row per record: counts, mean and std of every metric, runtime, flags.
+
+    ``current_hashes`` maps (suite, run key) to the suite's current content
+    hash; a record scored on another hash is flagged stale.
+    """
+    rows = []
+    for rec in records:
+        d = rec.data
+        samples = list(d["samples"].values())
+        ok = [s for s in samples if s["status"] == "ok"]
+        row: dict[str, object] = {"suite": d["suite"], "run": rec.key, "method": d["method"],
+                                  "n_ok": len(ok), "n_total": d["n_samples"]}
+        for name in d["metrics"]:
+            values = pd.Series([s["scores"][name] for s in ok], dtype=float)
+            row[f"{name}_mean"] = values.mean() if len(values) else float("nan")
+            row[f"{name}_std"] = values.std(ddof=1) if len(values) > 1 else float("nan")
+        times = pd.Series([s["runtime_s"] for s in ok], dtype=float)
+        row["runtime_s_mean"] = times.mean() if len(times) else float("nan")
+        row["flags"] = _flags(rec, len(samples) - len(ok), current_hashes.get((d["suite"], rec.key)))
+        row["directions"] = {name: m["direction"] for name, m in d["metrics"].items()}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _display(group: pd.DataFrame) -> pd.DataFrame:
+    directions: dict[str, str] = group["directions"].iloc[0]
+    first = next(iter(directions))
+    group = group.sort_values(f"{first}_mean", ascending=directions[first] == "lower", na_position="last")
+    table = pd.DataFrame({"method": group["method"], "n": [f"{a}/{b}" for a, b in zip(group["n_ok"], group["n_total"])]})
+    for name, direction in directions.items():
+        arrow = "↑" if direction == "higher" else "↓"
+        table[f"{name} {arrow}"] = [f"{_fmt(m)} ± {_fmt(s)}" if math.isfinite(s) else _fmt(m)
+                                    for m, s in zip(group[f"{name}_mean"], group[f"{name}_std"])]
+    table["ms/sample"] = [f"{1e3 * t:.1f}" for t in group["runtime_s_mean"]]
+    table["flags"] = group["flags"].tolist()
+    return table
+
+
+def render(results_dir: Path, suite: str | None, fmt: str,
+           current_hashes: dict[tuple[str, str], str | None]) -> str:
+    """The leaderboard text for every (suite, run key) under ``results_dir``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    frame = summarise(iter_records(results_dir, suite), current_hashes)
+    if frame.empty:
+        where = f" for suite {suite!r}" if suite else ""
+        return f"no results{where} under {results_dir}\n"
+    if fmt == "csv":
+        return frame.drop(columns=["directions"]).to_csv(index=False)
+    from tabulate import tabulate
+
+    parts = []
+    for (suite_name, key), group in frame.groupby(["suite", "run"], sort=True):
+        table = _display(group)
+        title = f"{suite_name} [{key}]"
+        body = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple",
+                        showindex=False, disable_numparse=True)
+        parts.append(f"### {title}\n\n{body}\n" if fmt == "md" else f"{title}\n{body}\n")
+    return "\n".join(parts)

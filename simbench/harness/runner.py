@@ -1,0 +1,227 @@
+"""Run methods on a suite: generate each sample once, reconstruct, validate, score, record.
+
+The work is a list of independent (method, sample) tasks.  Each finished
+task is written to its result file at once (atomically), so an interrupted
+run resumes without recomputing anything that finished.  A task that fails
+becomes a row with its error; the run goes on.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from simbench.errors import InvalidOutputError, SimbenchError
+from simbench.harness import manifest
+from simbench.harness.digest import content_hash, sample_digest
+from simbench.harness.provenance import provenance
+from simbench.harness.results import RunRecord, load_record, result_path, run_key
+from simbench.method import Method
+from simbench.metrics.base import Metric, MetricConfig
+from simbench.plugin.manager import Registry
+from simbench.suites.base import Suite
+from simbench.types import Reconstruction, Sample
+
+
+@dataclass
+class RunRequest:
+    """What ``simbench run`` was asked to do."""
+
+    methods: list[str]
+    suite: str
+    size: str = "full"
+    seed: int | None = None
+    results_dir: Path = Path("simbench-results")
+    metric_config: MetricConfig = field(default_factory=MetricConfig)
+    retry_failed: bool = False
+    progress: bool = True
+
+
+@dataclass
+class RunOutcome:
+    records: list[RunRecord]
+    #: method → number of failed samples
+    failed: dict[str, int]
+    #: method → number of samples computed in this invocation (not resumed)
+    computed: dict[str, int]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def as_image(output: Any, sample: Sample) -> tuple[np.ndarray, dict[str, Any]]:
+    """Check a method's output against the sample's target grid; return (float32 image, info)."""
+    info: dict[str, Any] = {}
+    if isinstance(output, Reconstruction):
+        output, info = output.image, dict(output.info)
+    if not isinstance(output, np.ndarray):
+        raise InvalidOutputError(f"returned {type(output).__name__}, expected a numpy array")
+    if output.shape != sample.target.shape:
+        raise InvalidOutputError(
+            f"returned shape {output.shape}, expected {sample.target.shape} (the target grid)")
+    if not (np.issubdtype(output.dtype, np.floating) or np.issubdtype(output.dtype, np.integer)):
+        raise InvalidOutputError(f"returned dtype {output.dtype}, expected a real number type")
+    bad = int(np.count_nonzero(~np.isfinite(output)))
+    if bad:
+        raise InvalidOutputError(f"returned {bad} non-finite values (NaN or inf)")
+    return output.astype(np.float32, copy=False), info
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _MethodRun:
+    """One method's state during a run: its instance (or the error that prevented it) and its record."""
+
+    def __init__(self, cls: type[Method], record: RunRecord, retry_failed: bool) -> None:
+        self.cls = cls
+        self.record = record
+        self.retry_failed = retry_failed
+        self.instance: Method | None = None
+        self.init_error = ""
+        self.computed = 0
+        if record.data["suite_modality"] not in cls.modalities:
+            self.init_error = (f"method {cls.name!r} does not accept modality {record.data['suite_modality']!r} "
+                               f"(it accepts {', '.join(cls.modalities)})")
+            return
+        try:
+            self.instance = cls()
+        except Exception as exc:  # noqa: BLE001 - plugin code
+            self.init_error = f"could not create method {cls.name!r}: {_error_text(exc)}"
+
+    def needs(self, sample_id: str) -> bool:
+        row = self.record.samples.get(sample_id)
+        return row is None or (self.retry_failed and row["status"] == "failed")
+
+
+def _new_record(path: Path, key: str, cls: type[Method], suite: Suite, request: RunRequest, seed: int,
+                metrics: list[Metric], registry: Registry, expected: manifest.SizeManifest | None) -> RunRecord:
+    origin = registry.origin.get(("method", cls.name))
+    return RunRecord(path, key, {
+        "method": cls.name,
+        "method_version": cls.version,
+        "method_distribution": f"{origin.distribution} {origin.version}" if origin else None,
+        "suite": suite.name,
+        "suite_version": suite.version,
+        "suite_modality": suite.modality,
+        "size": request.size,
+        "seed": seed,
+        "n_samples": suite.n_samples(request.size),
+        "suite_hash": expected.content_hash if expected else None,
+        "complete": False,
+        "metrics": {m.name: {"direction": m.direction, "unit": m.unit, "description": m.description}
+                    for m in metrics},
+        "metric_config": request.metric_config.to_dict(),
+        "provenance": provenance(registry.distributions()),
+        "created": _now(),
+        "updated": _now(),
+        "samples": {},
+    })
+
+
+def _compatible(old: RunRecord, new: RunRecord) -> bool:
+    keys = ("method_version", "suite_version", "seed", "size", "n_samples", "metrics", "metric_config")
+    return all(old.data.get(k) == new.data.get(k) for k in keys)
+
+
+def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int, metrics: list[Metric],
+                 registry: Registry, expected: manifest.SizeManifest | None,
+                 warn: Callable[[str], None]) -> RunRecord:
+    path = result_path(request.results_dir, suite.name, cls.name)
+    key = run_key(request.size, seed, suite.default_seed)
+    fresh = _new_record(path, key, cls, suite, request, seed, metrics, registry, expected)
+    old = load_record(path, key)
+    if old is None:
+        return fresh
+    if not _compatible(old, fresh):
+        warn(f"{path} [{key}] was made with other settings (method/suite version, seed or metrics); starting it afresh")
+        return fresh
+    old.data["provenance"] = fresh.data["provenance"]
+    return old
+
+
+def _score(metrics: list[Metric], prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> dict[str, float]:
+    return {m.name: m(prediction, target, config) for m in metrics}
+
+
+def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = lambda s: None) -> RunOutcome:
+    """Execute ``request``; raises :class:`SimbenchError` on bad input before any work starts."""
+    suite = registry.suite(request.suite)
+    n = suite.n_samples(request.size)
+    if not request.methods:
+        raise SimbenchError("no method given")
+    classes = [registry.method(name) for name in request.methods]
+    metrics = [registry.metric(name) for name in suite.metrics]
+    seed = suite.default_seed if request.seed is None else request.seed
+    expected = manifest.expected(suite, request.size, seed)
+    runs = [_MethodRun(cls, _open_record(cls, suite, request, seed, metrics, registry, expected, warn),
+                       request.retry_failed) for cls in classes]
+    for r in runs:
+        if r.init_error:
+            warn(r.init_error)
+
+    from tqdm import tqdm
+
+    todo = sum(r.needs(suite.sample_id(i)) for r in runs for i in range(n))
+    with tqdm(total=todo, desc=f"{suite.name}/{request.size}", unit="task", disable=not request.progress or None,
+              dynamic_ncols=True) as bar:
+        for index in range(n):
+            sid = suite.sample_id(index)
+            pending = [r for r in runs if r.needs(sid)]
+            if not pending:
+                continue
+            sample = suite.make_sample(index, request.size, seed)
+            digest = sample_digest(sample)
+            manifest.check_digest(suite, expected, sid, digest)
+            for r in pending:
+                bar.set_postfix_str(r.cls.name, refresh=False)
+                r.record.samples[sid] = _run_task(r, sample, digest, metrics, request.metric_config)
+                r.record.data["updated"] = _now()
+                r.record.save()
+                r.computed += 1
+                bar.update()
+    for r in runs:
+        _finish(r.record, suite, n, expected)
+    return RunOutcome(records=[r.record for r in runs],
+                      failed={r.cls.name: sum(row["status"] != "ok" for row in r.record.samples.values())
+                              for r in runs},
+                      computed={r.cls.name: r.computed for r in runs})
+
+
+def _run_task(r: _MethodRun, sample: Sample, digest: str, metrics: list[Metric],
+              config: MetricConfig) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": sample.id, "status": "ok", "error": None, "scores": {}, "runtime_s": None,
+                           "digest": digest, "info": {}, "meta": sample.meta}
+    if r.instance is None:
+        row.update(status="failed", error=r.init_error)
+        return row
+    start = time.perf_counter()
+    try:
+        output = r.instance.reconstruct(sample.raw)
+        row["runtime_s"] = time.perf_counter() - start
+        image, row["info"] = as_image(output, sample)
+        row["scores"] = _score(metrics, image, sample.target, config)
+    except Exception as exc:  # noqa: BLE001 - plugin code: a failure is data, the run goes on
+        row.update(status="failed", error=_error_text(exc))
+    return row
+
+
+def _finish(record: RunRecord, suite: Suite, n: int, expected: manifest.SizeManifest | None) -> None:
+    ids = [suite.sample_id(i) for i in range(n)]
+    rows = record.samples
+    record.data["samples"] = {sid: rows[sid] for sid in ids if sid in rows}
+    record.data["complete"] = all(sid in rows for sid in ids)
+    if record.data["complete"]:
+        computed = content_hash(rows[sid]["digest"] for sid in ids)
+        if expected is not None and computed != expected.content_hash:
+            raise manifest.DigestMismatchError(
+                f"suite {suite.name!r} v{suite.version}: content hash {computed[:12]}… differs from the manifest's "
+                f"{expected.content_hash[:12]}…")
+        record.data["suite_hash"] = computed
+    record.save()

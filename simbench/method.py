@@ -1,0 +1,31 @@
+"""The contract a reconstruction method fulfils (built-in or third party)."""
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import numpy as np
+
+from simbench.types import RawStack, Reconstruction
+
+
+class Method(abc.ABC):
+    """A reconstruction algorithm.
+
+    Subclasses set ``name`` (one per algorithm), ``modalities`` (every raw
+    modality accepted, e.g. ``(MODALITY_SIM2D,)``) and implement
+    :meth:`reconstruct`, returning an array on the suite's target grid
+    (for 2D SIM: 2x the raw frame size) or a :class:`Reconstruction`.
+    Heavy imports (torch) belong inside methods, not at module top level,
+    so that listing plugins stays fast.
+    """
+
+    name: ClassVar[str]
+    modalities: ClassVar[tuple[str, ...]]
+    description: ClassVar[str] = ""
+    #: Bump when the algorithm's output changes; recorded in results.
+    version: ClassVar[str] = "1"
+
+    @abc.abstractmethod
+    def reconstruct(self, raw: RawStack) -> np.ndarray | Reconstruction:
+        """Reconstruct one raw stack."""

@@ -1,0 +1,12 @@
+"""Built-in metrics, registered as a core plugin (always loaded)."""
+from __future__ import annotations
+
+from simbench.metrics.base import Metric
+from simbench.plugin.spec import hookimpl
+
+
+@hookimpl
+def simbench_metrics() -> list[Metric]:
+    from simbench.metrics.fidelity import FIDELITY_METRICS
+
+    return list(FIDELITY_METRICS)

@@ -1,0 +1,129 @@
+"""Fidelity metrics (PSNR, SSIM, MSE) under the conventions of SCIENCE.md §2.
+
+``"normalised"`` (default, CSBDeep/CARE practice): the target is mapped by its
+percentiles (``percentile_low`` → 0, ``percentile_high`` → 1, not clipped) and
+the prediction is fitted to it by least squares with a scale and an offset;
+the data range is max − min of the normalised target.
+
+``"paper"`` (VSR-SIM reference evaluation): ``paper_crop_px`` pixels are
+cropped from every lateral border (the last two axes), each image is min–max
+scaled to 0–255 and rounded to 8 bit; the data range is 255.
+"""
+from __future__ import annotations
+
+import numpy as np
+from skimage.metrics import structural_similarity
+
+from simbench.metrics.base import Metric, MetricConfig
+
+#: Side of the Gaussian SSIM window (σ 1.5, truncated at 3.5σ) of Wang et al.
+SSIM_WINDOW_PX = 11
+SSIM_SIGMA_PX = 1.5
+
+
+def _validate(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Check shapes and finiteness; return both as float64 arrays."""
+    pred = np.asarray(prediction, dtype=np.float64)
+    targ = np.asarray(target, dtype=np.float64)
+    if pred.shape != targ.shape:
+        raise ValueError(f"prediction shape {pred.shape} differs from target shape {targ.shape}")
+    if pred.ndim not in (2, 3):
+        raise ValueError(f"images must be 2D or 3D; got shape {pred.shape}")
+    for name, image in (("prediction", pred), ("target", targ)):
+        if not np.all(np.isfinite(image)):
+            raise ValueError(f"{name} contains NaN/inf")
+    return pred, targ
+
+
+def _fit_affine(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares ``scale·prediction + offset`` closest to ``target``.
+
+    A constant prediction gets scale 0 (its best fit is the target mean).
+    """
+    pred_centred = prediction - prediction.mean()
+    denominator = float(np.sum(pred_centred * pred_centred))
+    scale = float(np.sum(pred_centred * (target - target.mean()))) / denominator if denominator > 0 else 0.0
+    offset = target.mean() - scale * prediction.mean()
+    return scale * prediction + offset
+
+
+def _prepare_normalised(pred: np.ndarray, targ: np.ndarray, config: MetricConfig) -> tuple[np.ndarray, np.ndarray, float]:
+    """Percentile-normalise the target, least-squares fit the prediction to it."""
+    low, high = np.percentile(targ, [config.percentile_low, config.percentile_high])
+    if high <= low:
+        raise ValueError(
+            f"target percentiles {config.percentile_low} and {config.percentile_high} are equal "
+            f"({low:g}); cannot normalise a constant target")
+
+    def normalise(image: np.ndarray) -> np.ndarray:
+        return (image - low) / (high - low)
+
+    target_n = normalise(targ)
+    # Mapping the prediction with the target's (affine) normalisation first leaves
+    # the fit unchanged but makes identical inputs come out bit-identical.
+    prediction_n = _fit_affine(normalise(pred), target_n)
+    return prediction_n, target_n, float(target_n.max() - target_n.min())
+
+
+def _to_8bit(image: np.ndarray) -> np.ndarray:
+    """Min–max scale to 0–255 and round as uint8 (a constant image maps to 0)."""
+    span = image.max() - image.min()
+    scaled = (image - image.min()) / span * 255.0 if span > 0 else np.zeros_like(image)
+    return np.rint(scaled).astype(np.uint8).astype(np.float64)
+
+
+def _prepare_paper(pred: np.ndarray, targ: np.ndarray, config: MetricConfig) -> tuple[np.ndarray, np.ndarray, float]:
+    """Crop the lateral borders and convert both images to 8 bit."""
+    crop = config.paper_crop_px
+    if min(targ.shape[-2:]) <= 2 * crop:
+        raise ValueError(f"images of shape {targ.shape} are too small for a {crop}-px border crop")
+    window = (Ellipsis, slice(crop, targ.shape[-2] - crop), slice(crop, targ.shape[-1] - crop))
+    pred, targ = pred[window], targ[window]
+    if targ.max() == targ.min():
+        raise ValueError("target is constant after the border crop; cannot scale it to 8 bit")
+    return _to_8bit(pred), _to_8bit(targ), 255.0
+
+
+def prepare(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return ``(prediction', target', data_range)`` per ``config.convention`` (float64)."""
+    pred, targ = _validate(prediction, target)
+    if config.convention == "paper":
+        return _prepare_paper(pred, targ, config)
+    return _prepare_normalised(pred, targ, config)
+
+
+def _mean_squared_error(pred: np.ndarray, targ: np.ndarray) -> float:
+    return float(np.mean((pred - targ) ** 2))
+
+
+def mse(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
+    """Mean squared error of the prepared images."""
+    pred, targ, _ = prepare(prediction, target, config)
+    return _mean_squared_error(pred, targ)
+
+
+def psnr(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
+    """``10·log10(data_range² / MSE)`` of the prepared images; inf when they are equal."""
+    pred, targ, data_range = prepare(prediction, target, config)
+    error = _mean_squared_error(pred, targ)
+    return float("inf") if error == 0 else float(10.0 * np.log10(data_range**2 / error))
+
+
+def ssim(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
+    """Mean SSIM (11-px Gaussian window, σ 1.5, K1 0.01, K2 0.03) of the prepared images."""
+    pred, targ, data_range = prepare(prediction, target, config)
+    if min(targ.shape) < SSIM_WINDOW_PX:
+        raise ValueError(f"SSIM needs every axis >= {SSIM_WINDOW_PX} px; prepared shape is {targ.shape}")
+    return float(structural_similarity(
+        pred, targ, data_range=data_range, gaussian_weights=True, sigma=SSIM_SIGMA_PX,
+        use_sample_covariance=False, K1=0.01, K2=0.03))
+
+
+_NORMALISATION = ("after percentile-normalising the target and least-squares fitting the prediction "
+                  "(convention 'paper': 8-bit min-max after a border crop)")
+
+FIDELITY_METRICS: tuple[Metric, ...] = (
+    Metric("psnr", "higher", psnr, unit="dB", description=f"PSNR {_NORMALISATION}"),
+    Metric("ssim", "higher", ssim, description=f"Gaussian-window SSIM {_NORMALISATION}"),
+    Metric("mse", "lower", mse, description=f"MSE {_NORMALISATION}"),
+)

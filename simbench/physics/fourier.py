@@ -1,0 +1,65 @@
+"""FFT helpers: frequency grids in cycles/µm and spectrum cropping.
+
+All grids follow numpy's unshifted FFT layout (``np.fft.fftfreq``); the
+``rfft`` variants follow the half-plane layout of ``rfft2`` on an (H, W)
+array: W//2 + 1 non-negative frequencies along the last axis.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+
+@lru_cache(maxsize=64)
+def fft_freqs_per_um(n: int, pixel_size_nm: float, rfft: bool = False) -> np.ndarray:
+    """Sample frequencies (cycles/µm, float64, read-only) of an n-point FFT.
+
+    ``rfft=True`` gives the n//2 + 1 non-negative frequencies of ``rfft``.
+    """
+    spacing_um = pixel_size_nm * 1e-3
+    freqs = np.fft.rfftfreq(n, spacing_um) if rfft else np.fft.fftfreq(n, spacing_um)
+    freqs.flags.writeable = False
+    return freqs
+
+
+def freq_grid_per_um(shape: tuple[int, int], pixel_size_nm: float,
+                     rfft: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Broadcastable frequency grids (ky (H, 1), kx (1, W')) in cycles/µm.
+
+    y is the row axis, x the column axis; W' = W, or W//2 + 1 with ``rfft``.
+    """
+    height, width = shape
+    ky = fft_freqs_per_um(height, pixel_size_nm)[:, None]
+    kx = fft_freqs_per_um(width, pixel_size_nm, rfft)[None, :]
+    return ky, kx
+
+
+def radial_freq_per_um(shape: tuple[int, int], pixel_size_nm: float,
+                       rfft: bool = False) -> np.ndarray:
+    """|k| in cycles/µm (float64) on the full (H, W) or rfft (H, W//2+1) grid."""
+    ky, kx = freq_grid_per_um(shape, pixel_size_nm, rfft)
+    return np.hypot(ky, kx)
+
+
+def crop_rfft2(spectrum: np.ndarray, shape: tuple[int, int], weight: np.ndarray) -> np.ndarray:
+    """Fourier-crop a batched ``rfft2`` spectrum to a smaller grid, times ``weight``.
+
+    ``spectrum``: (..., H, W//2+1) from ``rfft2`` of (H, W) arrays, same pixel
+    frequency spacing as the (h, w) target grid (i.e. same field of view).
+    ``weight``: (h, w//2+1) in the target's rfft layout.  Returns the product
+    in the target's rfft layout, ready for ``irfft2(..., s=(h, w))``.
+
+    Exact (no aliasing) when ``spectrum * weight`` vanishes at and beyond the
+    target's Nyquist frequency; the target's Nyquist row (−h/2 for even h) and
+    column (+w/2) then carry zeros, as they should.
+    """
+    height = spectrum.shape[-2]
+    h, w = shape
+    if h > height or w // 2 + 1 > spectrum.shape[-1]:
+        raise ValueError(f"cannot crop a spectrum of grid ({height}, ·) to {shape}")
+    n_pos, n_neg, n_col = (h + 1) // 2, h // 2, w // 2 + 1
+    out = np.empty(spectrum.shape[:-2] + (h, n_col), dtype=np.result_type(spectrum, weight))
+    np.multiply(spectrum[..., :n_pos, :n_col], weight[:n_pos], out=out[..., :n_pos, :])
+    np.multiply(spectrum[..., height - n_neg:, :n_col], weight[n_pos:], out=out[..., n_pos:, :])
+    return out

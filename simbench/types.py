@@ -1,0 +1,128 @@
+"""Plain data types shared by physics, suites, methods and the harness.
+
+Units are in the field names: ``_nm`` nanometres, ``_rad`` radians,
+``_per_um`` cycles per micrometre.  Arrays are float32 unless stated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: 2D SIM, 2-beam stripes, 3 angles x 3 phases = 9 raw frames (SCIENCE.md §1).
+MODALITY_SIM2D = "sim2d-stripes-3x3"
+
+
+@dataclass(frozen=True)
+class Optics:
+    """Imaging optics of a raw acquisition.
+
+    ``pixel_size_nm`` is the raw camera pixel projected to the sample.
+    """
+
+    na: float
+    wavelength_nm: float
+    refractive_index: float
+    pixel_size_nm: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.na < self.refractive_index:
+            raise ValueError(f"NA must be in (0, n={self.refractive_index}); got {self.na}")
+        if self.wavelength_nm <= 0 or self.pixel_size_nm <= 0:
+            raise ValueError("wavelength_nm and pixel_size_nm must be positive")
+
+    @property
+    def cutoff_per_um(self) -> float:
+        """Incoherent OTF cut-off 2·NA/λ in cycles/µm (SCIENCE.md §6)."""
+        return 2.0 * self.na / (self.wavelength_nm * 1e-3)
+
+    @property
+    def cutoff_per_pixel(self) -> float:
+        """Incoherent OTF cut-off in cycles per raw pixel."""
+        return 2.0 * self.na * self.pixel_size_nm / self.wavelength_nm
+
+    def to_dict(self) -> dict[str, float]:
+        return {"na": self.na, "wavelength_nm": self.wavelength_nm,
+                "refractive_index": self.refractive_index, "pixel_size_nm": self.pixel_size_nm}
+
+
+@dataclass(frozen=True)
+class StripePattern:
+    """2-beam stripe illumination ``½(1 + m·cos(2π k·r + φ))`` (SCIENCE.md §1).
+
+    ``phases_rad`` has shape (n_angles, n_phases); pattern index ``3·a + p``
+    is angle ``a``, phase ``p`` (angle-major).
+    """
+
+    frequency_per_um: float
+    angles_rad: tuple[float, ...]
+    phases_rad: tuple[tuple[float, ...], ...]
+    modulation: float
+
+    @property
+    def n_angles(self) -> int:
+        return len(self.angles_rad)
+
+    @property
+    def n_phases(self) -> int:
+        return len(self.phases_rad[0])
+
+    @property
+    def n_patterns(self) -> int:
+        return self.n_angles * self.n_phases
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"frequency_per_um": self.frequency_per_um,
+                "angles_rad": list(self.angles_rad),
+                "phases_rad": [list(p) for p in self.phases_rad],
+                "modulation": self.modulation}
+
+
+@dataclass(frozen=True)
+class RawStack:
+    """Raw SIM frames as a method receives them.
+
+    ``frames``: (n_frames, H, W) float32.  ``pattern`` holds the *nominal*
+    pattern parameters (what a microscope's settings say), never the true
+    jittered ones.  ``frame_patterns[i]`` is the pattern index shown in frame i.
+    """
+
+    frames: np.ndarray
+    optics: Optics
+    pattern: StripePattern
+    frame_patterns: tuple[int, ...]
+    modality: str = MODALITY_SIM2D
+
+    def __post_init__(self) -> None:
+        if self.frames.ndim != 3:
+            raise ValueError(f"raw frames must be (n_frames, H, W); got shape {self.frames.shape}")
+        if len(self.frame_patterns) != self.frames.shape[0]:
+            raise ValueError(f"{self.frames.shape[0]} frames but {len(self.frame_patterns)} frame_patterns")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One benchmark item: raw input, ground truth and metadata.
+
+    ``target`` is the ground truth at its native sampling
+    ``target_pixel_size_nm`` (2x finer than the raw frames for 2D SIM).
+    ``truth`` holds the true simulation parameters (oracle only);
+    ``meta`` holds descriptive, JSON-able facts (source image, pool, noise).
+    """
+
+    id: str
+    raw: RawStack
+    target: np.ndarray
+    target_pixel_size_nm: float
+    truth: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """What a method may return instead of a bare array: the image plus facts
+    worth recording per sample (e.g. estimated pattern parameters)."""
+
+    image: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,55 @@
+"""Shared fixtures: fake installed plugins, CLI runner, registry."""
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def make_distribution(where: Path, dist: str, modules: dict[str, str], entry_points: dict[str, str],
+                      version: str = "1.0") -> Path:
+    """Create an importable, 'installed' distribution (a module + its .dist-info)
+    under ``where``; put ``where`` on sys.path / PYTHONPATH to install it."""
+    where.mkdir(parents=True, exist_ok=True)
+    for module, source in modules.items():
+        (where / f"{module}.py").write_text(textwrap.dedent(source))
+    info = where / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    lines = "\n".join(f"{name} = {target}" for name, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[simbench]\n{lines}\n")
+    importlib.invalidate_caches()
+    return where
+
+
+@pytest.fixture
+def plugin_dir(tmp_path, monkeypatch):
+    """A directory on sys.path (and PYTHONPATH for subprocesses) for fake distributions."""
+    where = tmp_path / "site"
+    where.mkdir()
+    monkeypatch.syspath_prepend(str(where))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(where), os.environ.get("PYTHONPATH", "")]))
+    return where
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m simbench ARGS`` in a subprocess, as a user would run it."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "simbench", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture
+def registry():
+    from simbench.plugin.manager import PluginManager
+
+    return PluginManager(strict=False).load()

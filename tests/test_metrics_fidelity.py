@@ -1,0 +1,213 @@
+"""Fidelity metrics checked against closed-form expectations (SCIENCE.md §2)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+from simbench.metrics.base import MetricConfig
+from simbench.metrics.fidelity import FIDELITY_METRICS, mse, prepare, psnr, ssim
+
+NORMALISED = MetricConfig()
+PAPER = MetricConfig(convention="paper")
+METRIC_FUNCTIONS = (psnr, ssim, mse)
+
+
+def smooth_image(shape: tuple[int, ...] = (64, 64), seed: int = 0) -> np.ndarray:
+    """A positive, smooth, structured test image (sum of Gaussian blobs)."""
+    rng = np.random.default_rng(seed)
+    grids = np.meshgrid(*[np.arange(n, dtype=np.float64) for n in shape], indexing="ij")
+    image = np.full(shape, 0.1)
+    for _ in range(12):
+        centre = rng.uniform(0, shape)
+        width = rng.uniform(2.0, 8.0)
+        radius2 = sum((g - c) ** 2 for g, c in zip(grids, centre))
+        image += rng.uniform(0.2, 1.0) * np.exp(-radius2 / (2 * width**2))
+    return image
+
+
+def self_normalised(image: np.ndarray, config: MetricConfig = NORMALISED) -> np.ndarray:
+    """Rescale so the metric's percentile normalisation is the identity."""
+    low, high = np.percentile(image, [config.percentile_low, config.percentile_high])
+    return (image - low) / (high - low)
+
+
+def noisy(image: np.ndarray, sigma: float, seed: int = 1) -> np.ndarray:
+    return image + np.random.default_rng(seed).normal(0.0, sigma, image.shape)
+
+
+def gaussian_ssim_by_hand(x: np.ndarray, y: np.ndarray, data_range: float) -> float:
+    """Wang et al. SSIM: 11×11 Gaussian window (σ 1.5), population moments, valid region."""
+    taps = np.arange(-5, 6, dtype=np.float64)
+    g = np.exp(-taps**2 / (2 * 1.5**2))
+    window = np.outer(g, g) / np.outer(g, g).sum()
+
+    def local_mean(image: np.ndarray) -> np.ndarray:
+        return np.einsum("ijkl,kl->ij", sliding_window_view(image, window.shape), window)
+
+    mx, my = local_mean(x), local_mean(y)
+    vx, vy = local_mean(x * x) - mx**2, local_mean(y * y) - my**2
+    cxy = local_mean(x * y) - mx * my
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    ssim_map = (2 * mx * my + c1) * (2 * cxy + c2) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+    return float(ssim_map.mean())
+
+
+def test_psnr_of_gaussian_noise_matches_theory() -> None:
+    target = self_normalised(smooth_image((128, 128)))
+    sigma = 0.01
+    data_range = target.max() - target.min()
+    expected = 10 * np.log10(data_range**2 / sigma**2)
+    assert psnr(noisy(target, sigma), target, NORMALISED) == pytest.approx(expected, abs=0.1)
+
+
+def test_normalisation_is_identity_on_self_normalised_target() -> None:
+    target = self_normalised(smooth_image())
+    _, target_n, data_range = prepare(target, target, NORMALISED)
+    np.testing.assert_allclose(target_n, target, atol=1e-12)
+    assert data_range == pytest.approx(target.max() - target.min())
+
+
+@pytest.mark.parametrize("metric", METRIC_FUNCTIONS)
+@pytest.mark.parametrize("scale, offset", [(3.7, 12.0), (0.02, -5.0), (-1.5, 2.0)])
+def test_normalised_is_invariant_to_affine_prediction(metric, scale: float, offset: float) -> None:
+    target = smooth_image()
+    prediction = noisy(target, 0.05)
+    reference = metric(prediction, target, NORMALISED)
+    assert metric(scale * prediction + offset, target, NORMALISED) == pytest.approx(reference, rel=1e-6)
+
+
+@pytest.mark.parametrize("metric", METRIC_FUNCTIONS)
+@pytest.mark.parametrize("scale, offset", [(250.0, 100.0), (1e-3, -0.4)])
+def test_normalised_is_invariant_to_affine_target(metric, scale: float, offset: float) -> None:
+    target = smooth_image()
+    prediction = noisy(target, 0.05)
+    reference = metric(prediction, target, NORMALISED)
+    assert metric(prediction, scale * target + offset, NORMALISED) == pytest.approx(reference, rel=1e-6)
+
+
+def test_least_squares_fit_is_optimal() -> None:
+    target = smooth_image()
+    prediction = 4.0 * np.tanh(noisy(target, 0.1)) + 2.0  # nonlinear: the fit cannot be exact
+    fitted, target_n, _ = prepare(prediction, target, NORMALISED)
+    best = np.mean((fitted - target_n) ** 2)
+    prediction_n = self_normalised(prediction)  # any affine copy spans the same fits
+    for delta in (1e-3, -1e-3):
+        assert np.mean((fitted + delta - target_n) ** 2) > best  # offset perturbed
+        assert np.mean((fitted + delta * prediction_n - target_n) ** 2) > best  # scale perturbed
+
+
+@pytest.mark.parametrize("config", [NORMALISED, PAPER], ids=["normalised", "paper"])
+def test_identical_images_are_perfect(config: MetricConfig) -> None:
+    target = 500.0 * smooth_image() + 30.0
+    assert ssim(target, target, config) == pytest.approx(1.0, abs=1e-12)
+    assert mse(target, target, config) == 0.0
+    assert psnr(target, target, config) == float("inf")
+
+
+@pytest.mark.parametrize("config", [NORMALISED, PAPER], ids=["normalised", "paper"])
+def test_ssim_decreases_monotonically_with_noise(config: MetricConfig) -> None:
+    target = self_normalised(smooth_image())
+    scores = [ssim(noisy(target, sigma), target, config) for sigma in (0.005, 0.02, 0.05, 0.1, 0.3, 1.0)]
+    assert all(a > b for a, b in zip(scores, scores[1:])), scores
+
+
+@pytest.mark.parametrize("config", [NORMALISED, PAPER], ids=["normalised", "paper"])
+def test_ssim_of_independent_noise_is_near_zero(config: MetricConfig) -> None:
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=(2, 128, 128))
+    assert abs(ssim(a, b, config)) < 0.1
+
+
+def test_ssim_matches_hand_written_formula() -> None:
+    rng = np.random.default_rng(3)
+    target = rng.uniform(size=(24, 20))
+    prediction = target + rng.normal(0.0, 0.2, target.shape)
+    pred_p, target_p, data_range = prepare(prediction, target, NORMALISED)
+    expected = gaussian_ssim_by_hand(pred_p, target_p, data_range)
+    assert ssim(prediction, target, NORMALISED) == pytest.approx(expected, abs=1e-8)
+
+
+def test_ssim_works_for_3d_volumes() -> None:
+    target = smooth_image((16, 32, 32))
+    assert 0.0 < ssim(noisy(target, 0.1), target, NORMALISED) < ssim(noisy(target, 0.01), target, NORMALISED) < 1.0
+
+
+def test_paper_crop_ignores_border() -> None:
+    target = smooth_image()
+    prediction = noisy(target, 0.05)
+    crop = PAPER.paper_crop_px
+    border = np.ones(target.shape, dtype=bool)
+    border[crop:-crop, crop:-crop] = False
+    scrambled = prediction.copy()
+    scrambled[border] = np.random.default_rng(5).uniform(-100.0, 100.0, border.sum())
+    for metric in METRIC_FUNCTIONS:
+        assert metric(scrambled, target, PAPER) == metric(prediction, target, PAPER)
+    assert mse(scrambled, target, NORMALISED) > mse(prediction, target, NORMALISED)  # the border matters otherwise
+
+
+def test_paper_images_are_on_the_8bit_grid() -> None:
+    target = smooth_image((40, 48))
+    pred_p, target_p, data_range = prepare(noisy(target, 0.05), target, PAPER)
+    crop = PAPER.paper_crop_px
+    assert data_range == 255.0
+    for image in (pred_p, target_p):
+        assert image.shape == (40 - 2 * crop, 48 - 2 * crop)
+        np.testing.assert_array_equal(image, np.round(image))
+        assert image.min() == 0.0 and image.max() == 255.0
+
+
+def test_paper_psnr_matches_hand_computation() -> None:
+    target = smooth_image()
+    prediction = noisy(target, 0.05)
+    crop = PAPER.paper_crop_px
+
+    def to_uint8(image: np.ndarray) -> np.ndarray:
+        image = image[crop:-crop, crop:-crop]
+        return np.rint(255 * (image - image.min()) / (image.max() - image.min())).astype(np.uint8)
+
+    error = np.mean((to_uint8(prediction).astype(float) - to_uint8(target).astype(float)) ** 2)
+    assert psnr(prediction, target, PAPER) == pytest.approx(20 * np.log10(255 / np.sqrt(error)), rel=1e-12)
+    assert mse(prediction, target, PAPER) == pytest.approx(error, rel=1e-12)
+
+
+@pytest.mark.parametrize("metric", METRIC_FUNCTIONS)
+def test_shape_mismatch_names_both_shapes(metric) -> None:
+    with pytest.raises(ValueError, match=r"\(32, 32\).*\(32, 30\)"):
+        metric(np.ones((32, 32)), smooth_image((32, 30)), NORMALISED)
+
+
+@pytest.mark.parametrize("which", ["prediction", "target"])
+def test_non_finite_input_is_rejected(which: str) -> None:
+    images = {"prediction": smooth_image(), "target": smooth_image(seed=1)}
+    images[which][3, 4] = np.nan
+    with pytest.raises(ValueError, match=f"{which} contains NaN/inf"):
+        psnr(images["prediction"], images["target"], NORMALISED)
+
+
+@pytest.mark.parametrize("config", [NORMALISED, PAPER], ids=["normalised", "paper"])
+def test_constant_target_is_rejected(config: MetricConfig) -> None:
+    with pytest.raises(ValueError, match="constant target|target is constant"):
+        ssim(smooth_image(), np.full((64, 64), 3.0), config)
+
+
+def test_wrong_dimensionality_is_rejected() -> None:
+    with pytest.raises(ValueError, match="2D or 3D"):
+        mse(np.ones(16), np.ones(16), NORMALISED)
+
+
+def test_constant_prediction_gets_a_finite_poor_score() -> None:
+    target = smooth_image()
+    constant = np.full(target.shape, 5.0)
+    assert np.isfinite(psnr(constant, target, NORMALISED))
+    assert mse(constant, target, NORMALISED) == pytest.approx(np.var(prepare(target, target, NORMALISED)[1]))
+
+
+def test_fidelity_metric_names_and_directions() -> None:
+    by_name = {metric.name: metric for metric in FIDELITY_METRICS}
+    assert list(by_name) == ["psnr", "ssim", "mse"]
+    assert [by_name[n].direction for n in by_name] == ["higher", "higher", "lower"]
+    assert by_name["psnr"].unit == "dB"
+    assert all("percentile" in m.description and "least-squares" in m.description for m in FIDELITY_METRICS)
+    target = smooth_image()
+    assert by_name["mse"](noisy(target, 0.05), target, NORMALISED) == mse(noisy(target, 0.05), target, NORMALISED)

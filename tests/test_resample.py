@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from simbench import upsample_bicubic
+
+POLYNOMIALS = {
+    "constant": lambda x, y: np.full_like(x, 3.5),
+    "linear": lambda x, y: 0.3 * x + 0.1 * y,
+    "quadratic": lambda x, y: 0.02 * x**2 - 0.03 * x * y + y,
+}
+
+
+@pytest.mark.parametrize("name", POLYNOMIALS)
+def test_keys_bicubic_reproduces_polynomials_up_to_degree_two(name):
+    f = POLYNOMIALS[name]
+    y, x = np.mgrid[0:20, 0:24].astype(np.float64)
+    up = upsample_bicubic(f(x, y), 2)
+    # output pixel centre j sits at input coordinate (j + 0.5)/2 - 0.5: centres aligned, no shift
+    yy, xx = np.mgrid[0:40, 0:48] * 0.5 - 0.25
+    inner = (slice(4, -4), slice(4, -4))
+    assert np.allclose(up[inner], f(xx, yy)[inner], atol=1e-4)
+
+
+def test_cubic_is_not_reproduced_so_the_test_above_can_fail():
+    y, x = np.mgrid[0:20, 0:24].astype(np.float64)
+    up = upsample_bicubic(x**3, 2)
+    xx = (np.mgrid[0:40, 0:48] * 0.5 - 0.25)[1]
+    assert np.abs(up - xx**3)[4:-4, 4:-4].max() > 0.05  # Keys' cubic error is 3/32 here
+
+
+def test_shape_batch_and_mean_preserved():
+    rng = np.random.default_rng(0)
+    stack = rng.random((3, 16, 10)).astype(np.float32)
+    up = upsample_bicubic(stack, 2)
+    assert up.shape == (3, 32, 20) and up.dtype == np.float32
+    assert np.allclose(up[1], upsample_bicubic(stack[1], 2))
+    assert abs(up.mean() - stack.mean()) < 0.01
+
+
+def test_bad_factor():
+    with pytest.raises(ValueError, match="positive integer"):
+        upsample_bicubic(np.zeros((4, 4)), 1.5)

@@ -1,0 +1,204 @@
+"""Runner and results: failures are data, resume after a kill, provenance, leaderboards."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import make_distribution, run_cli
+
+import simbench
+from simbench.harness import runner
+from simbench.harness.leaderboard import render
+from simbench.harness.results import load_file
+from simbench.metrics.base import MetricConfig
+from simbench.plugin.manager import PluginRecord
+
+
+class WrongShape(simbench.Method):
+    name = "wrong-shape"
+    modalities = (simbench.MODALITY_SIM2D,)
+
+    def reconstruct(self, raw):
+        return raw.frames.mean(axis=0)  # forgot the x2
+
+
+class MakesNaN(simbench.Method):
+    name = "makes-nan"
+    modalities = (simbench.MODALITY_SIM2D,)
+
+    def reconstruct(self, raw):
+        out = simbench.upsample_bicubic(raw.frames.mean(axis=0), 2)
+        out[3, 4] = np.nan
+        return out
+
+
+class Crashes(simbench.Method):
+    name = "crashes"
+    modalities = (simbench.MODALITY_SIM2D,)
+
+    def reconstruct(self, raw):
+        raise ZeroDivisionError("boom")
+
+
+class WrongModality(simbench.Method):
+    name = "wrong-modality"
+    modalities = ("something-else",)
+
+    def reconstruct(self, raw):  # pragma: no cover - never called
+        raise AssertionError
+
+
+def _inject(registry, *classes):
+    record = PluginRecord(name="tests", distribution="tests", version="0", module=__name__, builtin=False)
+    for cls in classes:
+        registry.methods[cls.name] = cls
+        registry.origin[("method", cls.name)] = record
+    return registry
+
+
+def _run(registry, tmp_path, methods, **kw):
+    request = runner.RunRequest(methods=methods, suite="static", size="quick", results_dir=tmp_path,
+                                progress=False, **kw)
+    return runner.run(registry, request)
+
+
+def test_bad_outputs_are_recorded_per_sample_and_the_run_goes_on(registry, tmp_path):
+    _inject(registry, WrongShape, MakesNaN, Crashes, WrongModality)
+    outcome = _run(registry, tmp_path, ["wrong-shape", "makes-nan", "crashes", "wrong-modality", "widefield"])
+    n = registry.suite("static").n_samples("quick")
+    assert outcome.failed == {"wrong-shape": n, "makes-nan": n, "crashes": n, "wrong-modality": n, "widefield": 0}
+    rows = {rec.data["method"]: next(iter(rec.samples.values())) for rec in outcome.records}
+    assert "returned shape (256, 256), expected (512, 512)" in rows["wrong-shape"]["error"]
+    assert "1 non-finite values" in rows["makes-nan"]["error"]
+    assert rows["crashes"]["error"] == "ZeroDivisionError: boom"
+    assert "does not accept modality" in rows["wrong-modality"]["error"]
+    assert rows["widefield"]["status"] == "ok" and set(rows["widefield"]["scores"]) == {"psnr", "ssim", "mse"}
+    table = render(tmp_path, "static", "plain", {})
+    assert f"{n} failed" in table and f"0/{n}" in table
+
+
+def test_record_schema_and_provenance(registry, tmp_path):
+    outcome = _run(registry, tmp_path, ["widefield"])
+    data = load_file(tmp_path / "static" / "widefield.json")["runs"]["quick"]
+    assert data is not None and outcome.records[0].data["complete"]
+    assert data["suite"] == "static" and data["suite_version"] == registry.suite("static").version
+    assert len(data["suite_hash"]) == 64 and data["seed"] == 0 and data["size"] == "quick"
+    assert data["metrics"]["psnr"]["direction"] == "higher" and data["metrics"]["mse"]["direction"] == "lower"
+    assert data["metric_config"]["convention"] == "normalised"
+    prov = data["provenance"]
+    for key in ("simbench_version", "git", "plugins", "platform", "numpy", "torch", "python", "cpu"):
+        assert key in prov
+    assert prov["plugins"]["simbench"] == prov["simbench_version"]
+    row = next(iter(data["samples"].values()))
+    assert row["runtime_s"] > 0 and len(row["digest"]) == 64 and row["meta"]["pool"] == "test"
+
+
+def test_runs_are_deterministic_and_resume_recomputes_nothing(registry, tmp_path):
+    first = _run(registry, tmp_path / "a", ["widefield"]).records[0]
+    second = _run(registry, tmp_path / "b", ["widefield"]).records[0]
+    assert first.data["suite_hash"] == second.data["suite_hash"]
+    assert [r["scores"] for r in first.samples.values()] == [r["scores"] for r in second.samples.values()]
+    again = _run(registry, tmp_path / "a", ["widefield"])
+    assert again.computed == {"widefield": 0}
+
+
+def test_paper_convention_is_recorded_and_changes_scores(registry, tmp_path):
+    default = _run(registry, tmp_path / "a", ["widefield"]).records[0]
+    paper = _run(registry, tmp_path / "b", ["widefield"], metric_config=MetricConfig(convention="paper"))
+    assert paper.records[0].data["metric_config"]["convention"] == "paper"
+    assert [r["scores"]["psnr"] for r in default.samples.values()] != \
+           [r["scores"]["psnr"] for r in paper.records[0].samples.values()]
+
+
+def test_cli_bad_input_one_line_errors(tmp_path):
+    for args, expect in [
+        (["run", "--method", "widefeld", "--suite", "static"], "unknown method 'widefeld'; did you mean 'widefield'"),
+        (["run", "--method", "widefield", "--suite", "statik"], "unknown suite 'statik'; did you mean 'static'"),
+        (["run", "--method", "widefield", "--suite", "static", "--size", "huge"], "has no size 'huge'"),
+    ]:
+        res = run_cli(*args, "--results", str(tmp_path), "--no-progress")
+        assert res.returncode == 2
+        errors = [line for line in res.stderr.splitlines() if line.startswith("simbench: error:")]
+        assert len(errors) == 1 and expect in errors[0], res.stderr
+        assert "Traceback" not in res.stderr
+
+
+SLOW = """
+import os, time
+import simbench
+
+class Slow(simbench.Method):
+    name = "slow"
+    modalities = (simbench.MODALITY_SIM2D,)
+
+    def reconstruct(self, raw):
+        time.sleep(float(os.environ.get("SLOW_SECONDS", "0")))
+        return simbench.upsample_bicubic(raw.frames.mean(axis=0), 2)
+
+class Broken(simbench.Method):
+    name = "nan-maker"
+    modalities = (simbench.MODALITY_SIM2D,)
+
+    def reconstruct(self, raw):
+        return simbench.upsample_bicubic(raw.frames[0], 2) * float("nan")
+
+@simbench.hookimpl
+def simbench_methods():
+    return [Slow, Broken]
+"""
+
+
+def _wait_for_samples(path, count, proc, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"run ended early: {proc.stderr.read()}")
+        try:
+            if len(load_file(path)["runs"]["quick"]["samples"]) >= count:
+                return
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            pass
+        time.sleep(0.05)
+    pytest.fail("timed out waiting for samples")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_run_resumes_without_recomputing(plugin_dir, tmp_path, sig, monkeypatch):
+    make_distribution(plugin_dir, "slow-plugin", {"slow_plugin": SLOW}, {"slow": "slow_plugin"})
+    monkeypatch.setenv("SLOW_SECONDS", "0.6")
+    args = [sys.executable, "-m", "simbench", "run", "--method", "slow", "--suite", "static", "--size", "quick",
+            "--results", str(tmp_path), "--no-progress"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    path = tmp_path / "static" / "slow.json"
+    _wait_for_samples(path, 2, proc)
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "rerun the same command to resume" in proc.stderr.read()
+    saved = load_file(path)["runs"]["quick"]["samples"]  # the file is valid JSON after the kill
+    assert 2 <= len(saved) < 6
+    monkeypatch.setenv("SLOW_SECONDS", "0")
+    res = run_cli(*args[3:])
+    assert res.returncode == 0, res.stderr
+    assert f"slow: {6 - len(saved)} new sample(s) computed" in res.stderr
+    final = load_file(path)["runs"]["quick"]
+    assert final["complete"] and len(final["samples"]) == 6
+    for sid, row in saved.items():  # finished rows were kept as they were, not recomputed
+        assert final["samples"][sid] == row
+
+
+def test_cli_reports_failed_samples_with_exit_1_and_keeps_good_results(plugin_dir, tmp_path):
+    make_distribution(plugin_dir, "slow-plugin", {"slow_plugin": SLOW}, {"slow": "slow_plugin"})
+    res = run_cli("run", "--method", "nan-maker,widefield", "--suite", "static", "--size", "quick",
+                  "--results", str(tmp_path), "--no-progress")
+    assert res.returncode == 1
+    assert "nan-maker: 6 sample(s) failed" in res.stderr and "non-finite values" in res.stderr
+    good = load_file(tmp_path / "static" / "widefield.json")["runs"]["quick"]
+    assert good["complete"] and all(r["status"] == "ok" for r in good["samples"].values())
+    board = run_cli("leaderboard", "--suite", "static", "--results", str(tmp_path), "--format", "md")
+    assert board.returncode == 0 and "6 failed" in board.stdout and "| widefield" in board.stdout
