@@ -7,7 +7,7 @@ raw stacks into images, metrics score them, the harness records and ranks.
 from __future__ import annotations
 
 from simbench.method import Method
-from simbench.metrics.base import Metric, MetricConfig
+from simbench.metrics.base import Metric, MetricConfig, ScoreInput
 from simbench.plugin.spec import hookimpl
 from simbench.resample import upsample_bicubic
 from simbench.suites.base import Suite
@@ -18,6 +18,7 @@ __all__ = [
     "Method",
     "Metric",
     "MetricConfig",
+    "ScoreInput",
     "Optics",
     "RawStack",
     "Reconstruction",

@@ -202,3 +202,27 @@ def test_cli_reports_failed_samples_with_exit_1_and_keeps_good_results(plugin_di
     assert good["complete"] and all(r["status"] == "ok" for r in good["samples"].values())
     board = run_cli("leaderboard", "--suite", "static", "--results", str(tmp_path), "--format", "md")
     assert board.returncode == 0 and "6 failed" in board.stdout and "| widefield" in board.stdout
+
+
+def test_non_default_seed_gets_its_own_record_and_hash(registry, tmp_path):
+    default = _run(registry, tmp_path, ["widefield"]).records[0]
+    other = _run(registry, tmp_path, ["widefield"], seed=7).records[0]
+    assert (default.key, other.key) == ("quick", "quick@seed=7")
+    assert other.data["suite_hash"] != default.data["suite_hash"] and len(other.data["suite_hash"]) == 64
+    assert set(load_file(tmp_path / "static" / "widefield.json")["runs"]) == {"quick", "quick@seed=7"}
+    assert default.data["device"] == "cpu"
+
+
+def test_leaderboard_flags_stale_and_incomplete_results(registry, tmp_path):
+    record = _run(registry, tmp_path, ["widefield"]).records[0]
+    current = {("static", "quick"): record.data["suite_hash"]}
+    assert "stale" not in render(tmp_path, "static", "plain", current)
+    record.data["suite_hash"] = "0" * 64
+    first = next(iter(record.samples))
+    del record.data["samples"][first]
+    record.data["complete"] = False
+    record.save()
+    table = render(tmp_path, "static", "plain", current)
+    assert "stale: suite changed" in table and "incomplete" in table and "5/6" in table
+    csv = render(tmp_path, "static", "csv", current)
+    assert csv.splitlines()[0].startswith("suite,run,method,n_ok,n_total,psnr_mean,psnr_std")

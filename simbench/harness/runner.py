@@ -21,7 +21,7 @@ from simbench.harness.digest import content_hash, sample_digest
 from simbench.harness.provenance import provenance
 from simbench.harness.results import RunRecord, load_record, result_path, run_key
 from simbench.method import Method
-from simbench.metrics.base import Metric, MetricConfig
+from simbench.metrics.base import Metric, MetricConfig, ScoreInput
 from simbench.plugin.manager import Registry
 from simbench.suites.base import Suite
 from simbench.types import Reconstruction, Sample
@@ -94,6 +94,9 @@ class _MethodRun:
             self.instance = cls()
         except Exception as exc:  # noqa: BLE001 - plugin code
             self.init_error = f"could not create method {cls.name!r}: {_error_text(exc)}"
+            return
+        # a method that runs elsewhere (e.g. CUDA) says so with a `device` attribute
+        record.data["device"] = str(getattr(self.instance, "device", "cpu"))
 
     def needs(self, sample_id: str) -> bool:
         row = self.record.samples.get(sample_id)
@@ -114,6 +117,7 @@ def _new_record(path: Path, key: str, cls: type[Method], suite: Suite, request: 
         "seed": seed,
         "n_samples": suite.n_samples(request.size),
         "suite_hash": expected.content_hash if expected else None,
+        "device": None,
         "complete": False,
         "metrics": {m.name: {"direction": m.direction, "unit": m.unit, "description": m.description}
                     for m in metrics},
@@ -146,8 +150,8 @@ def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int
     return old
 
 
-def _score(metrics: list[Metric], prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> dict[str, float]:
-    return {m.name: m(prediction, target, config) for m in metrics}
+def _score(metrics: list[Metric], inputs: ScoreInput) -> dict[str, float]:
+    return {m.name: m(inputs) for m in metrics}
 
 
 def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = lambda s: None) -> RunOutcome:
@@ -206,7 +210,7 @@ def _run_task(r: _MethodRun, sample: Sample, digest: str, metrics: list[Metric],
         output = r.instance.reconstruct(sample.raw)
         row["runtime_s"] = time.perf_counter() - start
         image, row["info"] = as_image(output, sample)
-        row["scores"] = _score(metrics, image, sample.target, config)
+        row["scores"] = _score(metrics, ScoreInput(image, sample.target, sample.target_pixel_size_nm, config))
     except Exception as exc:  # noqa: BLE001 - plugin code: a failure is data, the run goes on
         row.update(status="failed", error=_error_text(exc))
     return row

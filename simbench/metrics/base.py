@@ -30,17 +30,33 @@ class MetricConfig:
 
 
 @dataclass(frozen=True)
+class ScoreInput:
+    """Everything a metric may look at for one sample (arrays on the target grid)."""
+
+    prediction: np.ndarray
+    target: np.ndarray
+    #: pixel size of prediction and target, nm
+    pixel_size_nm: float
+    config: MetricConfig = MetricConfig()
+    #: the method's reconstruction of an independent noise realisation of the
+    #: same sample (given to metrics with ``needs_repeat``, e.g. FRC), else None
+    repeat: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class Metric:
-    """``fn(prediction, target, config) -> float``; both arrays on the target grid."""
+    """A named, directed score ``fn(ScoreInput) -> float``."""
 
     name: str
     direction: Direction
-    fn: Callable[[np.ndarray, np.ndarray, MetricConfig], float]
+    fn: Callable[[ScoreInput], float]
     description: str = ""
     unit: str = ""
+    #: True when the metric compares two independent reconstructions
+    needs_repeat: bool = False
 
-    def __call__(self, prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
-        return float(self.fn(prediction, target, config))
+    def __call__(self, inputs: ScoreInput) -> float:
+        return float(self.fn(inputs))
 
     @property
     def arrow(self) -> str:

@@ -11,10 +11,12 @@ scaled to 0–255 and rounded to 8 bit; the data range is 255.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from simbench.metrics.base import Metric, MetricConfig
+from simbench.metrics.base import Metric, MetricConfig, ScoreInput
 
 #: Side of the Gaussian SSIM window (σ 1.5, truncated at 3.5σ) of Wang et al.
 SSIM_WINDOW_PX = 11
@@ -122,8 +124,13 @@ def ssim(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> fl
 _NORMALISATION = ("after percentile-normalising the target and least-squares fitting the prediction "
                   "(convention 'paper': 8-bit min-max after a border crop)")
 
+
+def _against_target(fn: Callable[[np.ndarray, np.ndarray, MetricConfig], float]) -> Callable[[ScoreInput], float]:
+    return lambda s: fn(s.prediction, s.target, s.config)
+
+
 FIDELITY_METRICS: tuple[Metric, ...] = (
-    Metric("psnr", "higher", psnr, unit="dB", description=f"PSNR {_NORMALISATION}"),
-    Metric("ssim", "higher", ssim, description=f"Gaussian-window SSIM {_NORMALISATION}"),
-    Metric("mse", "lower", mse, description=f"MSE {_NORMALISATION}"),
+    Metric("psnr", "higher", _against_target(psnr), unit="dB", description=f"PSNR {_NORMALISATION}"),
+    Metric("ssim", "higher", _against_target(ssim), description=f"Gaussian-window SSIM {_NORMALISATION}"),
+    Metric("mse", "lower", _against_target(mse), description=f"MSE {_NORMALISATION}"),
 )
