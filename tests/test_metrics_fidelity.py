@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from simbench.metrics.base import MetricConfig
+from simbench.metrics.base import MetricConfig, ScoreInput
 from simbench.metrics.fidelity import FIDELITY_METRICS, mse, prepare, psnr, ssim
 
 NORMALISED = MetricConfig()
@@ -210,4 +210,6 @@ def test_fidelity_metric_names_and_directions() -> None:
     assert by_name["psnr"].unit == "dB"
     assert all("percentile" in m.description and "least-squares" in m.description for m in FIDELITY_METRICS)
     target = smooth_image()
-    assert by_name["mse"](noisy(target, 0.05), target, NORMALISED) == mse(noisy(target, 0.05), target, NORMALISED)
+    prediction = noisy(target, 0.05)
+    inputs = ScoreInput(prediction, target, pixel_size_nm=31.3, config=NORMALISED)
+    assert by_name["mse"](inputs) == mse(prediction, target, NORMALISED)
