@@ -6,6 +6,8 @@ raw stacks into images, metrics score them, the harness records and ranks.
 """
 from __future__ import annotations
 
+from simbench import physics
+from simbench.errors import EstimationError, SimbenchError
 from simbench.method import Method
 from simbench.metrics.base import Metric, MetricConfig, ScoreInput
 from simbench.plugin.spec import hookimpl
@@ -14,6 +16,9 @@ from simbench.suites.base import Suite
 from simbench.types import MODALITY_SIM2D, Optics, RawStack, Reconstruction, Sample, StripePattern
 
 __all__ = [
+    "EstimationError",
+    "SimbenchError",
+    "physics",
     "MODALITY_SIM2D",
     "Method",
     "Metric",

@@ -29,3 +29,7 @@ class PluginLoadError(SimbenchError):
 
 class InvalidOutputError(SimbenchError):
     """A method returned something that cannot be scored (shape, dtype, NaN)."""
+
+
+class EstimationError(SimbenchError):
+    """Pattern parameters could not be estimated from the data (e.g. no carriers)."""

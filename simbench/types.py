@@ -72,6 +72,13 @@ class StripePattern:
     def n_patterns(self) -> int:
         return self.n_angles * self.n_phases
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "StripePattern":
+        return cls(frequency_per_um=float(d["frequency_per_um"]),
+                   angles_rad=tuple(float(a) for a in d["angles_rad"]),
+                   phases_rad=tuple(tuple(float(p) for p in row) for row in d["phases_rad"]),
+                   modulation=float(d["modulation"]))
+
     def to_dict(self) -> dict[str, Any]:
         return {"frequency_per_um": self.frequency_per_um,
                 "angles_rad": list(self.angles_rad),
@@ -85,7 +92,9 @@ class RawStack:
 
     ``frames``: (n_frames, H, W) float32.  ``pattern`` holds the *nominal*
     pattern parameters (what a microscope's settings say), never the true
-    jittered ones.  ``frame_patterns[i]`` is the pattern index shown in frame i.
+    jittered ones, unless ``oracle`` is True (a run with ``--oracle-params``):
+    then ``pattern`` is the truth and estimating methods should use it as is.
+    ``frame_patterns[i]`` is the pattern index shown in frame i.
     """
 
     frames: np.ndarray
@@ -93,6 +102,7 @@ class RawStack:
     pattern: StripePattern
     frame_patterns: tuple[int, ...]
     modality: str = MODALITY_SIM2D
+    oracle: bool = False
 
     def __post_init__(self) -> None:
         if self.frames.ndim != 3:
@@ -109,6 +119,8 @@ class Sample:
     ``target_pixel_size_nm`` (2x finer than the raw frames for 2D SIM).
     ``truth`` holds the true simulation parameters (oracle only);
     ``meta`` holds descriptive, JSON-able facts (source image, pool, noise).
+    ``raw_repeat`` is the same acquisition with an independent noise
+    realisation (for FRC between two reconstructions), or None.
     """
 
     id: str
@@ -117,6 +129,7 @@ class Sample:
     target_pixel_size_nm: float
     truth: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    raw_repeat: RawStack | None = None
 
 
 @dataclass(frozen=True)

@@ -215,7 +215,7 @@ def test_non_default_seed_gets_its_own_record_and_hash(registry, tmp_path):
 
 def test_leaderboard_flags_stale_and_incomplete_results(registry, tmp_path):
     record = _run(registry, tmp_path, ["widefield"]).records[0]
-    current = {("static", "quick"): record.data["suite_hash"]}
+    current = {("static", "quick", 0): record.data["suite_hash"]}
     assert "stale" not in render(tmp_path, "static", "plain", current)
     record.data["suite_hash"] = "0" * 64
     first = next(iter(record.samples))

@@ -11,10 +11,10 @@ import signal
 import sys
 from typing import Sequence
 
-from simbench.cli import leaderboard, listing, manifest, plugins, run
+from simbench.cli import leaderboard, listing, manifest, plugins, reconstruct, run, simulate
 from simbench.errors import SimbenchError
 
-SUBCOMMANDS = (run, listing, leaderboard, plugins, manifest)
+SUBCOMMANDS = (run, listing, leaderboard, reconstruct, simulate, plugins, manifest)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.
@@ -31,6 +31,13 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line that names the problem (and exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -38,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         ver = version("simbench")
     except PackageNotFoundError:
         ver = "unknown"
-    parser = argparse.ArgumentParser(prog="simbench", description=DESCRIPTION,
+    parser = _Parser(prog="simbench", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"simbench {ver}")
     parser.add_argument("--strict-plugins", action="store_true", default=None,

@@ -21,13 +21,13 @@ def warn(message: str) -> None:
     print(f"simbench: warning: {message}", file=sys.stderr)
 
 
-def current_hashes(registry: Registry) -> dict[tuple[str, str], str | None]:
-    """(suite, run key) → content hash recorded in the suite's manifest, for staleness flags."""
+def current_hashes(registry: Registry) -> dict[tuple[str, str, int], str | None]:
+    """(suite, size, seed) → content hash recorded in the suite's manifest, for staleness flags."""
     from simbench.harness.manifest import expected
 
-    hashes: dict[tuple[str, str], str | None] = {}
+    hashes: dict[tuple[str, str, int], str | None] = {}
     for suite in registry.suites.values():
         for size in suite.sizes:
             entry = expected(suite, size, suite.default_seed)
-            hashes[(suite.name, size)] = entry.content_hash if entry else None
+            hashes[(suite.name, size, suite.default_seed)] = entry.content_hash if entry else None
     return hashes

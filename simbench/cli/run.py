@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="normalised (default): percentile-normalised target, prediction fitted by least "
                         "squares; paper: VSR-SIM's 8-bit, 4-px-crop evaluation")
     p.add_argument("--retry-failed", action="store_true", help="recompute samples that failed before")
+    p.add_argument("--oracle-params", action="store_true",
+                   help="give methods the true (simulated) pattern parameters instead of the nominal ones, "
+                        "so estimating methods skip estimation; recorded in the results")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=execute)
 
@@ -53,10 +56,11 @@ def execute(args: argparse.Namespace) -> int:
         suite=args.suite, size=args.size, seed=args.seed,
         results_dir=args.results or default_results_dir(),
         metric_config=MetricConfig(convention=args.metric_convention),
-        retry_failed=args.retry_failed, progress=not args.no_progress)
+        retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params)
     outcome = runner.run(registry, request, warn=warn)
     suite = registry.suite(request.suite)
-    key = run_key(request.size, suite.default_seed if args.seed is None else args.seed, suite.default_seed)
+    key = run_key(request.size, suite.default_seed if args.seed is None else args.seed, suite.default_seed,
+                  args.oracle_params)
     table = render(request.results_dir, suite.name, "plain", current_hashes(registry))
     print(_section(table, key))
     for name, count in outcome.computed.items():

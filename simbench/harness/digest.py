@@ -15,6 +15,11 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_jsonable).encode()
 
 
+def jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON types (dataclasses with ``to_dict``, numpy scalars and arrays converted)."""
+    return json.loads(canonical_json(obj))
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
@@ -32,10 +37,12 @@ def _update_array(h: "hashlib._Hash", a: np.ndarray) -> None:
 
 
 def sample_digest(sample: Sample) -> str:
-    """sha256 of everything a sample carries: raw frames, target, optics,
-    nominal pattern, frame order, true parameters and metadata."""
+    """sha256 of everything a sample carries: raw frames (and their repeat),
+    target, optics, nominal pattern, frame order, true parameters and metadata."""
     h = hashlib.sha256()
     _update_array(h, sample.raw.frames)
+    if sample.raw_repeat is not None:
+        _update_array(h, sample.raw_repeat.frames)
     _update_array(h, sample.target)
     h.update(canonical_json({
         "id": sample.id, "optics": sample.raw.optics, "pattern": sample.raw.pattern,

@@ -31,10 +31,10 @@ def _flags(record: RunRecord, n_failed: int, current_hash: str | None) -> str:
     return ", ".join(flags)
 
 
-def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str], str | None]) -> pd.DataFrame:
+def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str, int], str | None]) -> pd.DataFrame:
     """One row per record: counts, mean and std of every metric, runtime, flags.
 
-    ``current_hashes`` maps (suite, run key) to the suite's current content
+    ``current_hashes`` maps (suite, size, seed) to the suite's current content
     hash; a record scored on another hash is flagged stale.
     """
     rows = []
@@ -50,7 +50,7 @@ def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str]
             row[f"{name}_std"] = values.std(ddof=1) if len(values) > 1 else float("nan")
         times = pd.Series([s["runtime_s"] for s in ok], dtype=float)
         row["runtime_s_mean"] = times.mean() if len(times) else float("nan")
-        row["flags"] = _flags(rec, len(samples) - len(ok), current_hashes.get((d["suite"], rec.key)))
+        row["flags"] = _flags(rec, len(samples) - len(ok), current_hashes.get((d["suite"], d["size"], d["seed"])))
         row["directions"] = {name: m["direction"] for name, m in d["metrics"].items()}
         rows.append(row)
     return pd.DataFrame(rows)
@@ -71,7 +71,7 @@ def _display(group: pd.DataFrame) -> pd.DataFrame:
 
 
 def render(results_dir: Path, suite: str | None, fmt: str,
-           current_hashes: dict[tuple[str, str], str | None]) -> str:
+           current_hashes: dict[tuple[str, str, int], str | None]) -> str:
     """The leaderboard text for every (suite, run key) under ``results_dir``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -1,7 +1,7 @@
 """Result records: schema, location and atomic storage.
 
 Layout: ``<results dir>/<suite>/<method>.json`` holds one record per run key
-(the suite size, plus ``@seed=N`` for a non-default seed).  A record carries
+(see :func:`run_key`).  A record carries
 per-sample rows (status, scores, runtime, digest) and the run's provenance.
 Files are replaced atomically after every sample, so a killed run loses at
 most the sample in flight and resumes from the rest.
@@ -26,8 +26,10 @@ def default_results_dir() -> Path:
     return Path(os.environ.get(ENV_RESULTS, DEFAULT_RESULTS_DIR))
 
 
-def run_key(size: str, seed: int, default_seed: int) -> str:
-    return size if seed == default_seed else f"{size}@seed={seed}"
+def run_key(size: str, seed: int, default_seed: int, oracle: bool = False) -> str:
+    """The record's key inside a result file: the size, ``@seed=N`` for a
+    non-default seed, ``+oracle`` for runs given the true pattern parameters."""
+    return size + ("" if seed == default_seed else f"@seed={seed}") + ("+oracle" if oracle else "")
 
 
 def result_path(results_dir: Path, suite: str, method: str) -> Path:

@@ -7,6 +7,7 @@ becomes a row with its error; the run goes on.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,7 +25,7 @@ from simbench.method import Method
 from simbench.metrics.base import Metric, MetricConfig, ScoreInput
 from simbench.plugin.manager import Registry
 from simbench.suites.base import Suite
-from simbench.types import Reconstruction, Sample
+from simbench.types import RawStack, Reconstruction, Sample
 
 
 @dataclass
@@ -39,6 +40,8 @@ class RunRequest:
     metric_config: MetricConfig = field(default_factory=MetricConfig)
     retry_failed: bool = False
     progress: bool = True
+    #: give methods the true pattern parameters (RawStack.oracle) instead of the nominal ones
+    oracle_params: bool = False
 
 
 @dataclass
@@ -54,16 +57,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def as_image(output: Any, sample: Sample) -> tuple[np.ndarray, dict[str, Any]]:
-    """Check a method's output against the sample's target grid; return (float32 image, info)."""
+def as_image(output: Any, expected_shape: tuple[int, ...]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Check a method's output against the target grid's shape; return (float32 image, info)."""
     info: dict[str, Any] = {}
     if isinstance(output, Reconstruction):
         output, info = output.image, dict(output.info)
     if not isinstance(output, np.ndarray):
         raise InvalidOutputError(f"returned {type(output).__name__}, expected a numpy array")
-    if output.shape != sample.target.shape:
+    if output.shape != tuple(expected_shape):
         raise InvalidOutputError(
-            f"returned shape {output.shape}, expected {sample.target.shape} (the target grid)")
+            f"returned shape {output.shape}, expected {tuple(expected_shape)} (the target grid)")
     if not (np.issubdtype(output.dtype, np.floating) or np.issubdtype(output.dtype, np.integer)):
         raise InvalidOutputError(f"returned dtype {output.dtype}, expected a real number type")
     bad = int(np.count_nonzero(~np.isfinite(output)))
@@ -122,6 +125,7 @@ def _new_record(path: Path, key: str, cls: type[Method], suite: Suite, request: 
         "metrics": {m.name: {"direction": m.direction, "unit": m.unit, "description": m.description}
                     for m in metrics},
         "metric_config": request.metric_config.to_dict(),
+        "oracle_params": request.oracle_params,
         "provenance": provenance(registry.distributions()),
         "created": _now(),
         "updated": _now(),
@@ -130,7 +134,8 @@ def _new_record(path: Path, key: str, cls: type[Method], suite: Suite, request: 
 
 
 def _compatible(old: RunRecord, new: RunRecord) -> bool:
-    keys = ("method_version", "suite_version", "seed", "size", "n_samples", "metrics", "metric_config")
+    keys = ("method_version", "suite_version", "seed", "size", "n_samples", "metrics", "metric_config",
+            "oracle_params")
     return all(old.data.get(k) == new.data.get(k) for k in keys)
 
 
@@ -138,7 +143,7 @@ def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int
                  registry: Registry, expected: manifest.SizeManifest | None,
                  warn: Callable[[str], None]) -> RunRecord:
     path = result_path(request.results_dir, suite.name, cls.name)
-    key = run_key(request.size, seed, suite.default_seed)
+    key = run_key(request.size, seed, suite.default_seed, request.oracle_params)
     fresh = _new_record(path, key, cls, suite, request, seed, metrics, registry, expected)
     old = load_record(path, key)
     if old is None:
@@ -185,7 +190,7 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
             manifest.check_digest(suite, expected, sid, digest)
             for r in pending:
                 bar.set_postfix_str(r.cls.name, refresh=False)
-                r.record.samples[sid] = _run_task(r, sample, digest, metrics, request.metric_config)
+                r.record.samples[sid] = _run_task(r, sample, digest, metrics, request)
                 r.record.data["updated"] = _now()
                 r.record.save()
                 r.computed += 1
@@ -198,19 +203,33 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
                       computed={r.cls.name: r.computed for r in runs})
 
 
+def oracle_raw(raw: RawStack, truth: dict[str, Any]) -> RawStack:
+    """``raw`` with its nominal pattern replaced by the true one, flagged ``oracle``."""
+    if "pattern" not in truth:
+        raise SimbenchError("--oracle-params: this suite records no true pattern parameters")
+    return dataclasses.replace(raw, pattern=type(raw.pattern).from_dict(truth["pattern"]), oracle=True)
+
+
 def _run_task(r: _MethodRun, sample: Sample, digest: str, metrics: list[Metric],
-              config: MetricConfig) -> dict[str, Any]:
+              request: RunRequest) -> dict[str, Any]:
     row: dict[str, Any] = {"id": sample.id, "status": "ok", "error": None, "scores": {}, "runtime_s": None,
                            "digest": digest, "info": {}, "meta": sample.meta}
     if r.instance is None:
         row.update(status="failed", error=r.init_error)
         return row
-    start = time.perf_counter()
+    raws = [sample.raw] + ([sample.raw_repeat] if any(m.needs_repeat for m in metrics) else [])
     try:
-        output = r.instance.reconstruct(sample.raw)
+        if any(raw is None for raw in raws):
+            raise SimbenchError(f"suite {sample.id!r} has no second noise realisation for repeat-based metrics")
+        if request.oracle_params:
+            raws = [oracle_raw(raw, sample.truth) for raw in raws]
+        start = time.perf_counter()
+        output = r.instance.reconstruct(raws[0])
         row["runtime_s"] = time.perf_counter() - start
-        image, row["info"] = as_image(output, sample)
-        row["scores"] = _score(metrics, ScoreInput(image, sample.target, sample.target_pixel_size_nm, config))
+        image, row["info"] = as_image(output, sample.target.shape)
+        repeat = as_image(r.instance.reconstruct(raws[1]), sample.target.shape)[0] if len(raws) > 1 else None
+        inputs = ScoreInput(image, sample.target, sample.target_pixel_size_nm, request.metric_config, repeat)
+        row["scores"] = _score(metrics, inputs)
     except Exception as exc:  # noqa: BLE001 - plugin code: a failure is data, the run goes on
         row.update(status="failed", error=_error_text(exc))
     return row

@@ -9,6 +9,7 @@ train on :meth:`StaticSuite.make_train_sample` (the disjoint train pool).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 import numpy as np
@@ -23,10 +24,12 @@ _POOL_KEY = {"test": 0, "train": 1}
 
 class StaticSuite(Suite):
     name = "static"
-    version = "1"
+    #: 2: every sample carries a second, independent noise realisation (raw_repeat)
+    version = "2"
     modality = MODALITY_SIM2D
     description = ("Still scenes (scikit-image photos and rendered cells), 9-frame 2D SIM with jittered "
-                   "patterns and 4–12 % Gaussian noise; raw 256² → target 512² (VSR-SIM 'static').")
+                   "patterns and 4–12 % Gaussian noise, two noise realisations; raw 256² → target 512² "
+                   "(VSR-SIM 'static').")
     sizes: ClassVar[dict[str, int]] = {"quick": 6, "full": 200}
     #: target (ground-truth) shape in pixels; raw frames are half of it
     target_shape: ClassVar[tuple[int, int]] = (512, 512)
@@ -60,7 +63,12 @@ class StaticSuite(Suite):
         order = tuple(range(nominal.n_patterns))
         clean = simulate_sim2d(target, target_px, optics, true, order, downsample=self.downsample)
         frames, noise = NoiseModel().apply(clean, rng)
+        # the same acquisition again: same noise level, independent noise (for FRC)
+        repeat_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, _POOL_KEY[pool], index, 1]))
+        level = noise["gaussian_rel"]
+        frames_repeat, _ = NoiseModel(gaussian_rel=(level, level)).apply(clean, repeat_rng)
         meta.update(pool=pool, noise=noise)
         raw = RawStack(frames=frames, optics=optics, pattern=nominal, frame_patterns=order)
         return Sample(id=sample_id, raw=raw, target=target, target_pixel_size_nm=target_px,
-                      truth={"pattern": true.to_dict()}, meta=meta)
+                      truth={"pattern": true.to_dict()}, meta=meta,
+                      raw_repeat=dataclasses.replace(raw, frames=frames_repeat))
