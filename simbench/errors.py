@@ -16,7 +16,7 @@ class UnknownNameError(SimbenchError, KeyError):
         known = sorted(known)
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        listing = ", ".join(known) if known else "none installed"
+        listing = ", ".join(known) if known else "none"
         super().__init__(f"unknown {kind} {name!r}{hint} (available: {listing})")
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -1,6 +1,7 @@
 """Runner and results: failures are data, resume after a kill, provenance, leaderboards."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -12,11 +13,14 @@ import pytest
 from conftest import make_distribution, run_cli
 
 import simbench
+from simbench.errors import SimbenchError, UnknownNameError
 from simbench.harness import runner
 from simbench.harness.leaderboard import render
 from simbench.harness.results import load_file
 from simbench.metrics.base import MetricConfig
 from simbench.plugin.manager import PluginRecord
+from simbench.suites.base import SuiteOption
+from simbench.suites.static import StaticSuite
 
 
 class WrongShape(simbench.Method):
@@ -226,3 +230,30 @@ def test_leaderboard_flags_stale_and_incomplete_results(registry, tmp_path):
     assert "stale: suite changed" in table and "incomplete" in table and "5/6" in table
     csv = render(tmp_path, "static", "csv", current)
     assert csv.splitlines()[0].startswith("suite,run,method,n_ok,n_total,psnr_mean,psnr_std")
+
+
+class GainSuite(StaticSuite):
+    """The static suite with a user option (for testing --suite-opt)."""
+
+    name = "gain-static"
+    options = (SuiteOption("gain", "multiply the scene's brightness", 1.0, float),)
+
+    def make_sample(self, index, size, seed):
+        s = super().make_sample(index, size, seed)
+        gain = self.option_values["gain"]
+        return dataclasses.replace(s, target=s.target * np.float32(gain),
+                                   raw=dataclasses.replace(s.raw, frames=s.raw.frames * np.float32(gain)))
+
+
+def test_suite_options_change_identity_and_hash(registry, tmp_path):
+    registry.suites["gain-static"] = GainSuite()
+    request = dict(methods=["widefield"], suite="gain-static", size="quick", results_dir=tmp_path, progress=False)
+    plain = runner.run(registry, runner.RunRequest(**request)).records[0]
+    gained = runner.run(registry, runner.RunRequest(**request, suite_options={"gain": "2.5"})).records[0]
+    assert (plain.key, gained.key) == ("quick", "quick[gain=2.5]")
+    assert gained.data["suite_options"] == {"gain": 2.5} and plain.data["suite_options"] == {}
+    assert gained.data["suite_hash"] != plain.data["suite_hash"]
+    with pytest.raises(SimbenchError, match="bad value 'loud' for option 'gain'"):
+        runner.run(registry, runner.RunRequest(**request, suite_options={"gain": "loud"}))
+    with pytest.raises(UnknownNameError, match="did you mean 'gain'"):
+        runner.run(registry, runner.RunRequest(**request, suite_options={"gian": "2"}))

@@ -31,3 +31,22 @@ def current_hashes(registry: Registry) -> dict[tuple[str, str, int], str | None]
             entry = expected(suite, size, suite.default_seed)
             hashes[(suite.name, size, suite.default_seed)] = entry.content_hash if entry else None
     return hashes
+
+
+def add_suite_option_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite-opt", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a suite option (repeatable; see `simbench list --suites -v`); "
+                             "non-default options change the suite's content hash")
+
+
+def parse_suite_options(texts: list[str]) -> dict[str, str]:
+    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``."""
+    from simbench.errors import SimbenchError
+
+    options = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip():
+            raise SimbenchError(f"--suite-opt expects NAME=VALUE, got {text!r}")
+        options[name.strip()] = value.strip()
+    return options

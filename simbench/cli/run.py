@@ -20,6 +20,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.cli.common import add_suite_option_argument
     from simbench.harness.results import DEFAULT_RESULTS_DIR, ENV_RESULTS
 
     p = sub.add_parser("run", help="benchmark methods on a suite", description=HELP,
@@ -40,14 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="give methods the true (simulated) pattern parameters instead of the nominal ones, "
                         "so estimating methods skip estimation; recorded in the results")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_suite_option_argument(p)
     p.set_defaults(func=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
-    from simbench.cli.common import current_hashes, load_registry, warn
+    from simbench.cli.common import current_hashes, load_registry, parse_suite_options, warn
     from simbench.harness import runner
     from simbench.harness.leaderboard import render
-    from simbench.harness.results import default_results_dir, run_key
+    from simbench.harness.results import default_results_dir
     from simbench.metrics.base import MetricConfig
 
     registry = load_registry(args)
@@ -56,13 +58,12 @@ def execute(args: argparse.Namespace) -> int:
         suite=args.suite, size=args.size, seed=args.seed,
         results_dir=args.results or default_results_dir(),
         metric_config=MetricConfig(convention=args.metric_convention),
-        retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params)
+        retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params,
+        suite_options=parse_suite_options(args.suite_opt))
     outcome = runner.run(registry, request, warn=warn)
     suite = registry.suite(request.suite)
-    key = run_key(request.size, suite.default_seed if args.seed is None else args.seed, suite.default_seed,
-                  args.oracle_params)
     table = render(request.results_dir, suite.name, "plain", current_hashes(registry))
-    print(_section(table, key))
+    print(_section(table, outcome.records[0].key))
     for name, count in outcome.computed.items():
         print(f"{name}: {count} new sample(s) computed, results in {request.results_dir / suite.name / (name + '.json')}",
               file=sys.stderr)

@@ -22,26 +22,29 @@ example:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.cli.common import add_suite_option_argument
+
     p = sub.add_parser("simulate", help="export a suite as TIFF/JSON", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", "-s", required=True)
     p.add_argument("--size", default="quick", help="suite size (default quick)")
     p.add_argument("--seed", type=int, default=None, help="suite seed (default: the suite's own)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    add_suite_option_argument(p)
     p.set_defaults(func=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from simbench.cli.common import load_registry
+    from simbench.cli.common import load_registry, parse_suite_options
     from simbench.harness import manifest
     from simbench.harness.digest import content_hash, jsonable, sample_digest
     from simbench.harness.results import atomic_write_json
     from simbench.io import write_image
 
     registry = load_registry(args)
-    suite = registry.suite(args.suite)
+    suite = registry.suite(args.suite).configured(parse_suite_options(args.suite_opt))
     n = suite.n_samples(args.size)
     seed = suite.default_seed if args.seed is None else args.seed
     expected = manifest.expected(suite, args.size, seed)
@@ -64,6 +67,7 @@ def execute(args: argparse.Namespace) -> int:
             "truth": sample.truth, "meta": sample.meta}))
     atomic_write_json(out / "suite.json", {
         "suite": suite.name, "version": suite.version, "seed": seed, "size": args.size, "n_samples": n,
+        "options": jsonable(suite.changed_options()),
         "content_hash": content_hash(digests), "modality": suite.modality,
         "sample_ids": [suite.sample_id(i) for i in range(n)],
         "layout": {"raw": "raw/<id>.tif", "raw_repeat": "raw-repeat/<id>.tif", "target": "target/<id>.tif",

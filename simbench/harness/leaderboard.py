@@ -50,7 +50,8 @@ def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str,
             row[f"{name}_std"] = values.std(ddof=1) if len(values) > 1 else float("nan")
         times = pd.Series([s["runtime_s"] for s in ok], dtype=float)
         row["runtime_s_mean"] = times.mean() if len(times) else float("nan")
-        row["flags"] = _flags(rec, len(samples) - len(ok), current_hashes.get((d["suite"], d["size"], d["seed"])))
+        current = None if d.get("suite_options") else current_hashes.get((d["suite"], d["size"], d["seed"]))
+        row["flags"] = _flags(rec, len(samples) - len(ok), current)
         row["directions"] = {name: m["direction"] for name, m in d["metrics"].items()}
         rows.append(row)
     return pd.DataFrame(rows)

@@ -43,6 +43,8 @@ def load_manifest(suite_name: str) -> dict[str, Any] | None:
 
 def expected(suite: Suite, size: str, seed: int) -> SizeManifest | None:
     """The manifest entry for this exact suite version, seed and size, if any."""
+    if suite.changed_options():
+        return None
     manifest = load_manifest(suite.name)
     if not manifest or manifest.get("version") != suite.version or manifest.get("seed") != seed:
         return None

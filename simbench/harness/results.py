@@ -26,10 +26,14 @@ def default_results_dir() -> Path:
     return Path(os.environ.get(ENV_RESULTS, DEFAULT_RESULTS_DIR))
 
 
-def run_key(size: str, seed: int, default_seed: int, oracle: bool = False) -> str:
-    """The record's key inside a result file: the size, ``@seed=N`` for a
-    non-default seed, ``+oracle`` for runs given the true pattern parameters."""
-    return size + ("" if seed == default_seed else f"@seed={seed}") + ("+oracle" if oracle else "")
+def run_key(size: str, seed: int, default_seed: int, oracle: bool = False,
+            options: dict[str, Any] | None = None) -> str:
+    """The record's key inside a result file: the size, ``[k=v,…]`` for
+    non-default suite options, ``@seed=N`` for a non-default seed, ``+oracle``
+    for runs given the true pattern parameters."""
+    opts = ",".join(f"{k}={v}" for k, v in sorted((options or {}).items()))
+    return (size + (f"[{opts}]" if opts else "") + ("" if seed == default_seed else f"@seed={seed}")
+            + ("+oracle" if oracle else ""))
 
 
 def result_path(results_dir: Path, suite: str, method: str) -> Path:

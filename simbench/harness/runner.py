@@ -18,7 +18,7 @@ import numpy as np
 
 from simbench.errors import InvalidOutputError, SimbenchError
 from simbench.harness import manifest
-from simbench.harness.digest import content_hash, sample_digest
+from simbench.harness.digest import content_hash, jsonable, sample_digest
 from simbench.harness.provenance import provenance
 from simbench.harness.results import RunRecord, load_record, result_path, run_key
 from simbench.method import Method
@@ -42,6 +42,8 @@ class RunRequest:
     progress: bool = True
     #: give methods the true pattern parameters (RawStack.oracle) instead of the nominal ones
     oracle_params: bool = False
+    #: ``--suite-opt`` texts, NAME → VALUE
+    suite_options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -126,6 +128,7 @@ def _new_record(path: Path, key: str, cls: type[Method], suite: Suite, request: 
                     for m in metrics},
         "metric_config": request.metric_config.to_dict(),
         "oracle_params": request.oracle_params,
+        "suite_options": jsonable(suite.changed_options()),
         "provenance": provenance(registry.distributions()),
         "created": _now(),
         "updated": _now(),
@@ -135,7 +138,7 @@ def _new_record(path: Path, key: str, cls: type[Method], suite: Suite, request: 
 
 def _compatible(old: RunRecord, new: RunRecord) -> bool:
     keys = ("method_version", "suite_version", "seed", "size", "n_samples", "metrics", "metric_config",
-            "oracle_params")
+            "oracle_params", "suite_options")
     return all(old.data.get(k) == new.data.get(k) for k in keys)
 
 
@@ -143,7 +146,7 @@ def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int
                  registry: Registry, expected: manifest.SizeManifest | None,
                  warn: Callable[[str], None]) -> RunRecord:
     path = result_path(request.results_dir, suite.name, cls.name)
-    key = run_key(request.size, seed, suite.default_seed, request.oracle_params)
+    key = run_key(request.size, seed, suite.default_seed, request.oracle_params, suite.changed_options())
     fresh = _new_record(path, key, cls, suite, request, seed, metrics, registry, expected)
     old = load_record(path, key)
     if old is None:
@@ -161,7 +164,7 @@ def _score(metrics: list[Metric], inputs: ScoreInput) -> dict[str, float]:
 
 def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = lambda s: None) -> RunOutcome:
     """Execute ``request``; raises :class:`SimbenchError` on bad input before any work starts."""
-    suite = registry.suite(request.suite)
+    suite = registry.suite(request.suite).configured(request.suite_options)
     n = suite.n_samples(request.size)
     if not request.methods:
         raise SimbenchError("no method given")

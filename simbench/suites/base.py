@@ -2,19 +2,35 @@
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
 
-from simbench.errors import SimbenchError
+from simbench.errors import SimbenchError, UnknownNameError
 from simbench.types import Sample
+
+
+@dataclass(frozen=True)
+class SuiteOption:
+    """A user-settable suite parameter (``--suite-opt NAME=VALUE``).
+
+    ``parse`` turns the command-line text into a value (and raises
+    ValueError on bad input).  Any non-default value is part of the run's
+    identity and, through the samples it changes, of the content hash.
+    """
+
+    name: str
+    help: str
+    default: Any
+    parse: Callable[[str], Any] = str
 
 
 class Suite(abc.ABC):
     """A named, versioned, seeded generator of :class:`Sample` objects.
 
     ``make_sample(index, size, seed)`` must be a pure function of its
-    arguments and ``version``: same inputs, same bytes.  Changing what it
-    generates requires bumping ``version`` (the committed manifest under
-    ``datasets/`` catches a forgotten bump).
+    arguments, ``version`` and the suite's option values: same inputs, same
+    bytes.  Changing what it generates requires bumping ``version`` (the
+    committed manifest under ``datasets/`` catches a forgotten bump).
     """
 
     name: ClassVar[str]
@@ -26,6 +42,33 @@ class Suite(abc.ABC):
     default_seed: ClassVar[int] = 0
     #: names of the metrics scored on this suite, in table order
     metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "mse")
+    #: parameters users may set with ``--suite-opt``
+    options: ClassVar[tuple[SuiteOption, ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        known = {o.name: o for o in self.options}
+        for key in values:
+            if key not in known:
+                raise UnknownNameError(f"option of suite {self.name!r}", key, known)
+        self.option_values: dict[str, Any] = {o.name: values.get(o.name, o.default) for o in self.options}
+
+    def configured(self, texts: dict[str, str]) -> "Suite":
+        """A copy of this suite with options parsed from ``NAME=VALUE`` texts."""
+        known = {o.name: o for o in self.options}
+        values = {}
+        for key, text in texts.items():
+            if key not in known:
+                raise UnknownNameError(f"option of suite {self.name!r}", key, known)
+            try:
+                values[key] = known[key].parse(text)
+            except (TypeError, ValueError) as exc:
+                raise SimbenchError(f"suite {self.name!r}: bad value {text!r} for option {key!r}: {exc}") from None
+        return type(self)(**values)
+
+    def changed_options(self) -> dict[str, Any]:
+        """Options whose value differs from the default (they identify the run)."""
+        return {o.name: self.option_values[o.name] for o in self.options
+                if self.option_values[o.name] != o.default}
 
     def n_samples(self, size: str) -> int:
         if size not in self.sizes:
