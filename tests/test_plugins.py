@@ -122,7 +122,7 @@ def test_help_and_list_do_not_import_torch():
 def pip_installed_example(tmp_path_factory):
     """Build the repository's example third-party package in a temp dir and pip-install it."""
     src = tmp_path_factory.mktemp("example") / "simbench-example-plugin"
-    shutil.copytree(ROOT / "examples" / "simbench-example-plugin", src)
+    shutil.copytree(ROOT / "plugins" / "simbench-example-plugin", src)
     pip = [sys.executable, "-m", "pip"]
     res = subprocess.run(pip + ["install", "--no-deps", "--no-build-isolation", "--no-index", "-q", str(src)],
                          capture_output=True, text=True)

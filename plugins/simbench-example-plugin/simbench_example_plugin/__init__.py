@@ -1,7 +1,7 @@
 """A minimal third-party simbench plugin: widefield plus an unsharp mask.
 
 Everything it needs comes from simbench's public API.  Install it with
-``pip install ./examples/simbench-example-plugin`` and it appears in
+``pip install ./plugins/simbench-example-plugin`` and it appears in
 ``simbench list`` and runs with ``simbench run --method example-unsharp``.
 """
 from __future__ import annotations
