@@ -18,9 +18,9 @@ def _keys(t: np.ndarray) -> np.ndarray:
 
 
 def _axis_taps(n_in: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
-    """Source indices (n_out, 4) and weights (n_out, 4) for one axis, pixel-centre aligned,
-    edges replicated."""
-    x = (np.arange(n_in * factor) + 0.5) / factor - 0.5
+    """Source indices (n_out, 4) and weights (n_out, 4) for one axis: output pixel
+    j samples input coordinate j/factor (simbench's grid convention); edges replicated."""
+    x = np.arange(n_in * factor) / factor
     base = np.floor(x).astype(np.int64)
     idx = base[:, None] + np.arange(-1, 3)[None, :]
     weights = _keys(x[:, None] - idx)
@@ -29,7 +29,8 @@ def _axis_taps(n_in: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
 
 def upsample_bicubic(image: np.ndarray, factor: int = 2) -> np.ndarray:
     """Upsample the last two axes by an integer ``factor`` with Keys bicubic
-    interpolation; output pixel centres align with the input's (no shift)."""
+    interpolation, on simbench's grid convention: output pixel ``factor·j`` is
+    input pixel j (as for the simulator and Fourier zero-padding)."""
     if factor < 1 or int(factor) != factor:
         raise ValueError(f"factor must be a positive integer, got {factor}")
     image = np.asarray(image, dtype=np.float32)

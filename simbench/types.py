@@ -117,6 +117,8 @@ class Sample:
 
     ``target`` is the ground truth at its native sampling
     ``target_pixel_size_nm`` (2x finer than the raw frames for 2D SIM).
+    Grid convention: target pixel ``2·j`` is co-located with raw pixel ``j``
+    (what Fourier zero-padding gives, and what the simulator samples).
     ``truth`` holds the true simulation parameters (oracle only);
     ``meta`` holds descriptive, JSON-able facts (source image, pool, noise).
     ``raw_repeat`` is the same acquisition with an independent noise

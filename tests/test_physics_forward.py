@@ -13,6 +13,7 @@ from simbench.physics import (
     radial_freq_per_um,
     simulate_sim2d,
     simulate_widefield,
+    widefield_adjoint,
 )
 from simbench.types import Optics, StripePattern
 
@@ -140,10 +141,32 @@ def test_downsample_three_and_odd_raw_grid():
     (np.ones((64, 64)), OBJ_PX * 1.01, OPTICS, "pixel_size_nm"),
     (np.where(np.eye(64) > 0, np.nan, 1.0), OBJ_PX, OPTICS, "NaN"),
     (np.where(np.eye(64) > 0, np.inf, 1.0), OBJ_PX, OPTICS, "infinite"),
-    (np.ones((64, 64)), 86.7 / 2, Optics(1.49, 515.0, 1.518, 86.7), "undersampled"),
 ])
 def test_clear_errors(obj, obj_px, optics, match):
     with pytest.raises(ValueError, match=match):
         simulate_sim2d(obj, obj_px, optics, nominal_pattern(optics), range(9))
     with pytest.raises(ValueError, match=match):
         simulate_widefield(obj, obj_px, optics)
+
+
+UNDERSAMPLED = Optics(1.49, 515.0, 1.518, 86.7)  # the real beads: 0.502 cycles/raw pixel
+
+
+def test_undersampled_raw_grid_is_sampled_with_aliasing_like_a_camera():
+    """Cut-off beyond the raw Nyquist: the raw image is every 2nd pixel of the blurred object."""
+    obj = random_object((64, 64))
+    raw = simulate_widefield(obj, 86.7 / 2, UNDERSAMPLED)
+    fine = np.fft.irfft2(np.fft.rfft2(obj) * otf2d(obj.shape, 86.7 / 2, UNDERSAMPLED, rfft=True), s=obj.shape)
+    assert np.allclose(raw, fine[::2, ::2], atol=1e-5)
+    with pytest.raises(ValueError, match="undersampled"):
+        simulate_widefield(np.ones((64, 64)), 86.7, UNDERSAMPLED, downsample=1)
+
+
+@pytest.mark.parametrize("optics, obj_px", [(OPTICS, OBJ_PX), (UNDERSAMPLED, 86.7 / 2)])
+def test_widefield_adjoint_is_the_exact_transpose(optics, obj_px):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 96)).astype(np.float32)
+    r = rng.standard_normal((32, 48)).astype(np.float32)
+    lhs = float(np.vdot(simulate_widefield(x, obj_px, optics), r))
+    rhs = float(np.vdot(x, widefield_adjoint(r, obj_px, optics)))
+    assert lhs == pytest.approx(rhs, rel=1e-4)

@@ -15,17 +15,22 @@ def test_keys_bicubic_reproduces_polynomials_up_to_degree_two(name):
     f = POLYNOMIALS[name]
     y, x = np.mgrid[0:20, 0:24].astype(np.float64)
     up = upsample_bicubic(f(x, y), 2)
-    # output pixel centre j sits at input coordinate (j + 0.5)/2 - 0.5: centres aligned, no shift
-    yy, xx = np.mgrid[0:40, 0:48] * 0.5 - 0.25
+    # output pixel j samples input coordinate j/2 (output 2j is input j)
+    yy, xx = np.mgrid[0:40, 0:48] * 0.5
     inner = (slice(4, -4), slice(4, -4))
     assert np.allclose(up[inner], f(xx, yy)[inner], atol=1e-4)
 
 
-def test_cubic_is_not_reproduced_so_the_test_above_can_fail():
+def test_quartic_is_not_reproduced_so_the_test_above_can_fail():
     y, x = np.mgrid[0:20, 0:24].astype(np.float64)
-    up = upsample_bicubic(x**3, 2)
-    xx = (np.mgrid[0:40, 0:48] * 0.5 - 0.25)[1]
-    assert np.abs(up - xx**3)[4:-4, 4:-4].max() > 0.05  # Keys' cubic error is 3/32 here
+    up = upsample_bicubic(x**4 / 100, 2)
+    xx = (np.mgrid[0:40, 0:48] * 0.5)[1]
+    assert np.abs(up - xx**4 / 100)[4:-4, 4:-4].max() > 0.005
+
+
+def test_output_pixel_2j_is_input_pixel_j():
+    image = np.random.default_rng(1).random((9, 7)).astype(np.float32)
+    assert np.array_equal(upsample_bicubic(image, 2)[::2, ::2], image)
 
 
 def test_shape_batch_and_mean_preserved():

@@ -11,10 +11,10 @@ import signal
 import sys
 from typing import Sequence
 
-from simbench.cli import leaderboard, listing, manifest, plugins, reconstruct, run, simulate
+from simbench.cli import leaderboard, listing, manifest, measure, plugins, reconstruct, run, simulate
 from simbench.errors import SimbenchError
 
-SUBCOMMANDS = (run, listing, leaderboard, reconstruct, simulate, plugins, manifest)
+SUBCOMMANDS = (run, listing, leaderboard, reconstruct, simulate, measure, plugins, manifest)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.

@@ -8,5 +8,6 @@ from simbench.plugin.spec import hookimpl
 @hookimpl
 def simbench_metrics() -> list[Metric]:
     from simbench.metrics.fidelity import FIDELITY_METRICS
+    from simbench.metrics.resolution import RESOLUTION_METRICS
 
-    return list(FIDELITY_METRICS)
+    return [*FIDELITY_METRICS, *RESOLUTION_METRICS]

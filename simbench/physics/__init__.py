@@ -1,6 +1,6 @@
 """2D optics and SIM image formation (SCIENCE.md §1, §6)."""
-from simbench.physics.forward import simulate_sim2d, simulate_widefield
-from simbench.physics.fourier import crop_rfft2, fft_freqs_per_um, freq_grid_per_um, radial_freq_per_um
+from simbench.physics.forward import simulate_sim2d, simulate_widefield, widefield_adjoint
+from simbench.physics.fourier import crop_rfft2, fft_freqs_per_um, freq_grid_per_um, pad_rfft2, radial_freq_per_um
 from simbench.physics.noise import NoiseModel
 from simbench.physics.optics import airy_fwhm_nm, otf2d, otf_profile, psf2d
 from simbench.physics.patterns import default_optics, illumination, jitter_pattern, nominal_pattern
@@ -8,5 +8,6 @@ from simbench.physics.patterns import default_optics, illumination, jitter_patte
 __all__ = [
     "NoiseModel", "airy_fwhm_nm", "crop_rfft2", "default_optics", "fft_freqs_per_um",
     "freq_grid_per_um", "illumination", "jitter_pattern", "nominal_pattern", "otf2d",
-    "otf_profile", "psf2d", "radial_freq_per_um", "simulate_sim2d", "simulate_widefield",
+    "otf_profile", "pad_rfft2", "psf2d", "radial_freq_per_um", "simulate_sim2d", "simulate_widefield",
+    "widefield_adjoint",
 ]

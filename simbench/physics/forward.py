@@ -1,9 +1,14 @@
 """2D SIM forward model: raw frames ``D_i = (S·I_i) ⊗ PSF`` (SCIENCE.md §1).
 
-The object S lives on a grid ``downsample`` times finer than the camera.
-Products S·I_i are formed there, filtered by the OTF in Fourier space and
-Fourier-cropped to the raw grid; because the OTF vanishes below the raw
-Nyquist frequency the crop equals exact point sampling of the blurred image.
+The object S lives on a grid ``downsample`` times finer than the camera;
+raw pixel j sits on object pixel ``downsample·j`` (the grid convention of every
+simbench method: target pixel d·j is co-located with raw pixel j).
+Products S·I_i are formed there and filtered by the OTF in Fourier space.
+When the OTF vanishes below the raw Nyquist frequency (all simbench suites),
+the spectrum is Fourier-cropped to the raw grid: exact point sampling of the
+blurred image at the cost of a small inverse FFT.  Real data sampled slightly
+below Nyquist (e.g. NA 1.49 at 86.7 nm) take the general path: inverse FFT on
+the object grid, then every d-th pixel (aliasing included, as on a camera).
 """
 from __future__ import annotations
 
@@ -14,30 +19,28 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft as sfft
 
-from simbench.physics.fourier import crop_rfft2
+from simbench.physics.fourier import crop_rfft2, pad_rfft2
 from simbench.physics.optics import otf2d
 from simbench.physics.patterns import illumination
 from simbench.types import Optics, StripePattern
 
 
-def _raw_shape(obj: np.ndarray, obj_pixel_size_nm: float, optics: Optics,
-               downsample: int) -> tuple[int, int]:
-    """Validate the inputs of the forward model; return the raw (h, w) in pixels."""
-    if obj.ndim != 2:
-        raise ValueError(f"object must be a 2D (H, W) array; got shape {obj.shape}")
+def _check_grid(obj_shape: tuple[int, ...], obj_pixel_size_nm: float, optics: Optics,
+                downsample: int) -> tuple[int, int]:
+    """Validate the object grid against the optics; return the raw (h, w) in pixels."""
+    if len(obj_shape) != 2:
+        raise ValueError(f"object must be a 2D (H, W) array; got shape {tuple(obj_shape)}")
     if not isinstance(downsample, (int, np.integer)) or downsample < 1:
         raise ValueError(f"downsample must be a positive int; got {downsample!r}")
-    if obj.shape[0] % downsample or obj.shape[1] % downsample:
-        raise ValueError(f"object shape {obj.shape} is not divisible by downsample={downsample}")
+    if obj_shape[0] % downsample or obj_shape[1] % downsample:
+        raise ValueError(f"object shape {tuple(obj_shape)} is not divisible by downsample={downsample}")
     if not math.isclose(optics.pixel_size_nm, obj_pixel_size_nm * downsample, rel_tol=1e-6):
         raise ValueError(f"optics.pixel_size_nm={optics.pixel_size_nm} nm must equal "
                          f"obj_pixel_size_nm·downsample = {obj_pixel_size_nm}·{downsample} nm")
-    if optics.cutoff_per_pixel >= 0.5:
-        raise ValueError(f"raw grid undersampled: OTF cut-off {optics.cutoff_per_pixel:.4f} "
-                         "cycles/px must be below the raw Nyquist limit 0.5 cycles/px")
-    if not np.isfinite(obj).all():
-        raise ValueError("object contains NaN or infinite values")
-    return obj.shape[0] // downsample, obj.shape[1] // downsample
+    if optics.cutoff_per_pixel >= 0.5 * downsample:
+        raise ValueError(f"object grid undersampled: OTF cut-off {optics.cutoff_per_pixel / downsample:.4f} "
+                         "cycles/object pixel must be below its Nyquist limit 0.5")
+    return obj_shape[0] // downsample, obj_shape[1] // downsample
 
 
 @lru_cache(maxsize=16)
@@ -56,7 +59,9 @@ def _forward(obj: np.ndarray, obj_pixel_size_nm: float, optics: Optics, downsamp
              pattern: StripePattern | None, pattern_indices: Sequence[int]) -> np.ndarray:
     """Noise-free raw frames (n, h, w) float32; ``pattern=None`` = uniform illumination 1."""
     obj = np.asarray(obj)
-    raw_shape = _raw_shape(obj, obj_pixel_size_nm, optics, downsample)
+    raw_shape = _check_grid(obj.shape, obj_pixel_size_nm, optics, downsample)
+    if not np.isfinite(obj).all():
+        raise ValueError("object contains NaN or infinite values")
     obj = obj.astype(np.float32, copy=False)
     if pattern is None:
         products = obj[None]
@@ -64,8 +69,37 @@ def _forward(obj: np.ndarray, obj_pixel_size_nm: float, optics: Optics, downsamp
         products = illumination(pattern, obj.shape, obj_pixel_size_nm, pattern_indices)
         products *= obj
     spectrum = sfft.rfft2(products, workers=-1)
-    cropped = crop_rfft2(spectrum, raw_shape, _raw_transfer(raw_shape, optics, downsample))
-    return sfft.irfft2(cropped, s=raw_shape, workers=-1)
+    if _band_limited(optics):
+        cropped = crop_rfft2(spectrum, raw_shape, _raw_transfer(raw_shape, optics, downsample))
+        return sfft.irfft2(cropped, s=raw_shape, workers=-1)
+    spectrum *= otf2d(obj.shape, obj_pixel_size_nm, optics, rfft=True)
+    blurred = sfft.irfft2(spectrum, s=obj.shape, workers=-1)
+    return np.ascontiguousarray(blurred[..., ::downsample, ::downsample])
+
+
+def _band_limited(optics: Optics) -> bool:
+    """True when the OTF vanishes at and beyond the raw grid's Nyquist frequency."""
+    return optics.cutoff_per_pixel < 0.5
+
+
+def widefield_adjoint(image: np.ndarray, obj_pixel_size_nm: float, optics: Optics,
+                      downsample: int = 2) -> np.ndarray:
+    """The exact transpose of :func:`simulate_widefield`: a raw-grid image (h, w)
+    back onto the object grid (h·d, w·d), float32 (for iterative deconvolution)."""
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim != 2:
+        raise ValueError(f"image must be 2D (h, w); got shape {image.shape}")
+    obj_shape = (image.shape[0] * downsample, image.shape[1] * downsample)
+    _check_grid(obj_shape, obj_pixel_size_nm, optics, downsample)
+    if _band_limited(optics):
+        spectrum = sfft.rfft2(image, workers=-1)
+        spectrum *= otf2d(image.shape, optics.pixel_size_nm, optics, rfft=True)
+        return sfft.irfft2(pad_rfft2(spectrum, obj_shape), s=obj_shape, workers=-1)
+    comb = np.zeros(obj_shape, np.float32)
+    comb[::downsample, ::downsample] = image
+    spectrum = sfft.rfft2(comb, workers=-1)
+    spectrum *= otf2d(obj_shape, obj_pixel_size_nm, optics, rfft=True)
+    return sfft.irfft2(spectrum, s=obj_shape, workers=-1)
 
 
 def simulate_sim2d(obj: np.ndarray, obj_pixel_size_nm: float, optics: Optics,

@@ -63,3 +63,18 @@ def crop_rfft2(spectrum: np.ndarray, shape: tuple[int, int], weight: np.ndarray)
     np.multiply(spectrum[..., :n_pos, :n_col], weight[:n_pos], out=out[..., :n_pos, :])
     np.multiply(spectrum[..., height - n_neg:, :n_col], weight[n_pos:], out=out[..., n_pos:, :])
     return out
+
+
+def pad_rfft2(spectrum: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Zero-pad a batched (..., h, w//2+1) ``rfft2`` spectrum onto a larger (H, W)
+    grid's rfft layout with the same frequency spacing: the transpose of
+    :func:`crop_rfft2`'s crop (for spectra that vanish at the small grid's Nyquist)."""
+    h = spectrum.shape[-2]
+    height, width = shape
+    if h > height or spectrum.shape[-1] > width // 2 + 1:
+        raise ValueError(f"cannot pad a spectrum of grid ({h}, ·) to {shape}")
+    n_pos, n_neg = (h + 1) // 2, h // 2
+    out = np.zeros(spectrum.shape[:-2] + (height, width // 2 + 1), dtype=spectrum.dtype)
+    out[..., :n_pos, :spectrum.shape[-1]] = spectrum[..., :n_pos, :]
+    out[..., height - n_neg:, :spectrum.shape[-1]] = spectrum[..., n_pos:, :]
+    return out
