@@ -6,12 +6,13 @@ import json
 import numpy as np
 import pytest
 import tifffile
-from conftest import run_cli
 
 from simbench.cli.reconstruct import frame_patterns
 from simbench.harness.manifest import expected
 from simbench.io import read_image, write_image
 from simbench.suites.static import StaticSuite
+
+from conftest import run_cli
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, make_distribution, run_cli
 
 from simbench.errors import PluginLoadError, UnknownNameError
 from simbench.plugin.manager import ENV_DISABLE_AUTOLOAD, ENV_STRICT, PluginManager
+
+from conftest import ROOT, make_distribution, run_cli
 
 GOOD = """
 import simbench
