@@ -191,7 +191,7 @@ def test_killed_run_resumes_without_recomputing(plugin_dir, tmp_path, sig, monke
     monkeypatch.setenv("SLOW_SECONDS", "0")
     res = run_cli(*args[3:])
     assert res.returncode == 0, res.stderr
-    assert f"slow: {6 - len(saved)} new sample(s) computed" in res.stderr
+    assert f"slow on static: {6 - len(saved)} new sample(s) computed" in res.stderr
     final = load_file(path)["runs"]["quick"]
     assert final["complete"] and len(final["samples"]) == 6
     for sid, row in saved.items():  # finished rows were kept as they were, not recomputed
@@ -203,7 +203,8 @@ def test_cli_reports_failed_samples_with_exit_1_and_keeps_good_results(plugin_di
     res = run_cli("run", "--method", "nan-maker,widefield", "--suite", "static", "--size", "quick",
                   "--results", str(tmp_path), "--no-progress")
     assert res.returncode == 1
-    assert "nan-maker: 6 sample(s) failed" in res.stderr and "non-finite values" in res.stderr
+    assert "nan-maker on static: 6 sample(s) failed" in res.stderr and "non-finite values" in res.stderr
+    assert not [line for line in res.stderr.splitlines() if "widefield" in line and "failed" in line]
     good = load_file(tmp_path / "static" / "widefield.json")["runs"]["quick"]
     assert good["complete"] and all(r["status"] == "ok" for r in good["samples"].values())
     board = run_cli("leaderboard", "--suite", "static", "--results", str(tmp_path), "--format", "md")
@@ -259,3 +260,27 @@ def test_suite_options_change_identity_and_hash(registry, tmp_path):
         runner.run(registry, runner.RunRequest(**request, suite_options={"gain": "loud"}))
     with pytest.raises(UnknownNameError, match="did you mean 'gain'"):
         runner.run(registry, runner.RunRequest(**request, suite_options={"gian": "2"}))
+
+
+class _Member(StaticSuite):
+    """A member of a suite group (for testing `--suite group` and grouped leaderboards)."""
+
+    name = "grp/a"
+
+
+class _Member2(_Member):
+    name = "grp/b"
+
+
+def test_suite_group_runs_every_member_and_renders_column_groups(registry, tmp_path):
+    registry.suites.update({"grp/a": _Member(), "grp/b": _Member2()})
+    assert [s.name for s in registry.suite_group("grp")] == ["grp/a", "grp/b"]
+    with pytest.raises(UnknownNameError, match="did you mean 'grp'"):
+        registry.suite_group("gr")
+    for name in ("grp/a", "grp/b"):
+        runner.run(registry, runner.RunRequest(methods=["widefield"], suite=name, size="quick",
+                                               results_dir=tmp_path, progress=False))
+    table = render(tmp_path, "grp", "plain", {})
+    assert table.startswith("grp [quick]")
+    header = table.splitlines()[1]
+    assert "a psnr ↑" in header and "b psnr ↑" in header and "b frc ↓" in header

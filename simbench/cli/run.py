@@ -53,28 +53,31 @@ def execute(args: argparse.Namespace) -> int:
     from simbench.metrics.base import MetricConfig
 
     registry = load_registry(args)
-    request = runner.RunRequest(
-        methods=[m.strip() for m in args.method.split(",") if m.strip()],
-        suite=args.suite, size=args.size, seed=args.seed,
-        results_dir=args.results or default_results_dir(),
-        metric_config=MetricConfig(convention=args.metric_convention),
-        retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params,
-        suite_options=parse_suite_options(args.suite_opt))
-    outcome = runner.run(registry, request, warn=warn)
-    suite = registry.suite(request.suite)
-    table = render(request.results_dir, suite.name, "plain", current_hashes(registry))
-    print(_section(table, outcome.records[0].key))
-    for name, count in outcome.computed.items():
-        print(f"{name}: {count} new sample(s) computed, results in {request.results_dir / suite.name / (name + '.json')}",
-              file=sys.stderr)
-    failed = {m: n for m, n in outcome.failed.items() if n}
-    if failed:
-        for record in outcome.records:
-            errors = {r["error"] for r in record.samples.values() if r["status"] != "ok"}
-            warn(f"{record.data['method']}: {failed.get(record.data['method'], 0)} sample(s) failed, e.g. "
-                 f"{sorted(errors)[0] if errors else ''}")
-        return 1
-    return 0
+    suites = registry.suite_group(args.suite)
+    results_dir = args.results or default_results_dir()
+    records = []
+    for suite in suites:  # a group (e.g. motion) runs each member suite in turn
+        request = runner.RunRequest(
+            methods=[m.strip() for m in args.method.split(",") if m.strip()],
+            suite=suite.name, size=args.size, seed=args.seed, results_dir=results_dir,
+            metric_config=MetricConfig(convention=args.metric_convention),
+            retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params,
+            suite_options=parse_suite_options(args.suite_opt))
+        outcome = runner.run(registry, request, warn=warn)
+        records += outcome.records
+        for name, count in outcome.computed.items():
+            print(f"{name} on {suite.name}: {count} new sample(s) computed, results in "
+                  f"{results_dir / suite.name / (name + '.json')}", file=sys.stderr)
+    table = render(results_dir, args.suite, "plain", current_hashes(registry))
+    print(_section(table, records[0].key))
+    status = 0
+    for record in records:
+        errors = sorted({r["error"] for r in record.samples.values() if r["status"] != "ok"})
+        if errors:
+            n_failed = sum(r["status"] != "ok" for r in record.samples.values())
+            warn(f"{record.data['method']} on {record.data['suite']}: {n_failed} sample(s) failed, e.g. {errors[0]}")
+            status = 1
+    return status
 
 
 def _section(table: str, key: str) -> str:

@@ -57,23 +57,44 @@ def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str,
     return pd.DataFrame(rows)
 
 
+def _cell(mean: float, std: float) -> str:
+    return f"{_fmt(mean)} ± {_fmt(std)}" if math.isfinite(std) else _fmt(mean)
+
+
 def _display(group: pd.DataFrame) -> pd.DataFrame:
+    """One suite: a row per method with n, every metric, ms/sample and flags."""
     directions: dict[str, str] = group["directions"].iloc[0]
     first = next(iter(directions))
     group = group.sort_values(f"{first}_mean", ascending=directions[first] == "lower", na_position="last")
     table = pd.DataFrame({"method": group["method"], "n": [f"{a}/{b}" for a, b in zip(group["n_ok"], group["n_total"])]})
     for name, direction in directions.items():
         arrow = "↑" if direction == "higher" else "↓"
-        table[f"{name} {arrow}"] = [f"{_fmt(m)} ± {_fmt(s)}" if math.isfinite(s) else _fmt(m)
-                                    for m, s in zip(group[f"{name}_mean"], group[f"{name}_std"])]
+        table[f"{name} {arrow}"] = [_cell(m, s) for m, s in zip(group[f"{name}_mean"], group[f"{name}_std"])]
     table["ms/sample"] = [f"{1e3 * t:.1f}" for t in group["runtime_s_mean"]]
     table["flags"] = group["flags"].tolist()
     return table
 
 
+def _display_group(group: pd.DataFrame) -> pd.DataFrame:
+    """A suite group (e.g. motion/*): a row per method, one column group per member suite."""
+    members = list(dict.fromkeys(group["suite"]))
+    table = pd.DataFrame({"method": sorted(set(group["method"]))}).set_index("method", drop=False)
+    for member in members:
+        part = group[group["suite"] == member].set_index("method")
+        label = member.split("/", 1)[1]
+        for name, direction in part["directions"].iloc[0].items():
+            arrow = "↑" if direction == "higher" else "↓"
+            table[f"{label} {name} {arrow}"] = pd.Series(
+                {m: _cell(r[f"{name}_mean"], r[f"{name}_std"]) for m, r in part.iterrows()})
+    flags = group.assign(flag=[f"{s.split('/', 1)[1]}: {f}" if f else "" for s, f in zip(group["suite"], group["flags"])])
+    table["flags"] = flags.groupby("method")["flag"].agg(lambda f: "; ".join(x for x in f if x))
+    return table.fillna("—").reset_index(drop=True)
+
+
 def render(results_dir: Path, suite: str | None, fmt: str,
            current_hashes: dict[tuple[str, str, int], str | None]) -> str:
-    """The leaderboard text for every (suite, run key) under ``results_dir``."""
+    """The leaderboard text for every suite (or suite group, one column group per
+    member) and run key under ``results_dir``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     frame = summarise(iter_records(results_dir, suite), current_hashes)
@@ -84,10 +105,12 @@ def render(results_dir: Path, suite: str | None, fmt: str,
         return frame.drop(columns=["directions"]).to_csv(index=False)
     from tabulate import tabulate
 
+    frame["group"] = [name.split("/", 1)[0] for name in frame["suite"]]
     parts = []
-    for (suite_name, key), group in frame.groupby(["suite", "run"], sort=True):
-        table = _display(group)
-        title = f"{suite_name} [{key}]"
+    for (group_name, key), group in frame.groupby(["group", "run"], sort=True):
+        grouped = group["suite"].str.contains("/").all()
+        table = _display_group(group) if grouped else _display(group)
+        title = f"{group_name if grouped else group['suite'].iloc[0]} [{key}]"
         body = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple",
                         showindex=False, disable_numparse=True)
         parts.append(f"### {title}\n\n{body}\n" if fmt == "md" else f"{title}\n{body}\n")

@@ -92,9 +92,9 @@ def load_record(path: Path, key: str) -> RunRecord | None:
 
 
 def iter_records(results_dir: Path, suite: str | None = None) -> Iterator[RunRecord]:
-    """Every record under ``results_dir`` (optionally one suite), sorted by path and key."""
+    """Every record under ``results_dir`` (optionally one suite or suite group such as
+    ``motion`` for ``motion/*``), sorted by path and key."""
     root = Path(results_dir)
-    pattern = f"{suite}/*.json" if suite else "*/*.json"
-    for path in sorted(root.glob(pattern)):
+    for path in sorted((root / suite if suite else root).rglob("*.json")):
         for key, run in sorted(load_file(path)["runs"].items()):
             yield RunRecord(path, key, run)

@@ -64,6 +64,17 @@ class Registry:
     def metric(self, name: str) -> Any:
         return self._get("metric", self.metrics, name)
 
+    def suite_group(self, name: str) -> list[Any]:
+        """The suite called ``name``, or every suite of the group ``name/…`` (e.g.
+        ``motion`` → ``motion/static``, ``motion/medium``, …) in registration order."""
+        if name in self.suites:
+            return [self.suites[name]]
+        members = [s for key, s in self.suites.items() if key.startswith(f"{name}/")]
+        if not members:
+            groups = {key.split("/", 1)[0] for key in self.suites if "/" in key}
+            raise UnknownNameError("suite", name, [*self.suites, *groups])
+        return members
+
     @staticmethod
     def _get(kind: str, table: dict[str, Any], name: str) -> Any:
         if name not in table:
