@@ -25,6 +25,9 @@ class Method(abc.ABC):
     description: ClassVar[str] = ""
     #: Bump when the algorithm's output changes; recorded in results.
     version: ClassVar[str] = "1"
+    #: True when ``reconstruct`` honours any ``raw.frame_patterns`` order (e.g. a
+    #: rolling window that starts at any pattern); suites that need it skip others.
+    accepts_any_pattern_order: ClassVar[bool] = False
 
     @abc.abstractmethod
     def reconstruct(self, raw: RawStack) -> np.ndarray | Reconstruction:

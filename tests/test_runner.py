@@ -284,3 +284,29 @@ def test_suite_group_runs_every_member_and_renders_column_groups(registry, tmp_p
     assert table.startswith("grp [quick]")
     header = table.splitlines()[1]
     assert "a psnr ↑" in header and "b psnr ↑" in header and "b frc ↓" in header
+
+
+class _AnyOrderSuite(StaticSuite):
+    name = "any-order-static"
+    requires_any_pattern_order = True
+
+
+class _FixedOrder(simbench.Method):
+    name = "fixed-order"
+    modalities = (simbench.MODALITY_SIM2D,)
+
+    def reconstruct(self, raw):  # pragma: no cover - never called: skipped
+        raise AssertionError
+
+
+def test_methods_without_any_pattern_order_are_skipped_with_a_reason(registry, tmp_path):
+    registry.suites["any-order-static"] = _AnyOrderSuite()
+    _inject(registry, _FixedOrder)
+    outcome = runner.run(registry, runner.RunRequest(methods=["fixed-order", "widefield"], suite="any-order-static",
+                                                     size="quick", results_dir=tmp_path, progress=False))
+    rows = {rec.data["method"]: list(rec.samples.values()) for rec in outcome.records}
+    assert {r["status"] for r in rows["fixed-order"]} == {"skipped"}
+    assert "does not declare accepts_any_pattern_order" in rows["fixed-order"][0]["error"]
+    assert {r["status"] for r in rows["widefield"]} == {"ok"}
+    assert outcome.failed == {"fixed-order": 0, "widefield": 0}
+    assert "6 skipped" in render(tmp_path, "any-order-static", "plain", {})

@@ -90,6 +90,7 @@ def richardson_lucy(widefield: np.ndarray, optics: simbench.Optics, iterations: 
 class RichardsonLucy(Method):
     name = "rl-deconv"
     modalities = (MODALITY_SIM2D,)
+    accepts_any_pattern_order = True  # uses only the mean of the frames
     description = ("Richardson–Lucy deconvolution of the widefield image (mean of the frames) onto the ×2 grid "
                    f"with the simulator's OTF ({DEFAULT_ITERATIONS} iterations).")
 

@@ -13,6 +13,7 @@ from simbench import MODALITY_SIM2D, Method, RawStack, hookimpl, upsample_bicubi
 class Widefield(Method):
     name = "widefield"
     modalities = (MODALITY_SIM2D,)
+    accepts_any_pattern_order = True  # uses only the mean of the frames
     description = "Mean of the raw frames, bicubic ×2 (the widefield baseline)."
 
     def reconstruct(self, raw: RawStack) -> np.ndarray:

@@ -72,9 +72,9 @@ def execute(args: argparse.Namespace) -> int:
     print(_section(table, records[0].key))
     status = 0
     for record in records:
-        errors = sorted({r["error"] for r in record.samples.values() if r["status"] != "ok"})
+        errors = sorted({r["error"] for r in record.samples.values() if r["status"] == "failed"})
         if errors:
-            n_failed = sum(r["status"] != "ok" for r in record.samples.values())
+            n_failed = sum(r["status"] == "failed" for r in record.samples.values())
             warn(f"{record.data['method']} on {record.data['suite']}: {n_failed} sample(s) failed, e.g. {errors[0]}")
             status = 1
     return status

@@ -20,10 +20,12 @@ def _fmt(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
 
 
-def _flags(record: RunRecord, n_failed: int, current_hash: str | None) -> str:
+def _flags(record: RunRecord, current_hash: str | None) -> str:
     flags = []
-    if n_failed:
-        flags.append(f"{n_failed} failed")
+    statuses = [s["status"] for s in record.data["samples"].values()]
+    for status in ("failed", "skipped"):
+        if statuses.count(status):
+            flags.append(f"{statuses.count(status)} {status}")
     if not record.data.get("complete"):
         flags.append("incomplete")
     if current_hash and record.data.get("suite_hash") and record.data["suite_hash"] != current_hash:
@@ -51,7 +53,7 @@ def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str,
         times = pd.Series([s["runtime_s"] for s in ok], dtype=float)
         row["runtime_s_mean"] = times.mean() if len(times) else float("nan")
         current = None if d.get("suite_options") else current_hashes.get((d["suite"], d["size"], d["seed"]))
-        row["flags"] = _flags(rec, len(samples) - len(ok), current)
+        row["flags"] = _flags(rec, current)
         row["directions"] = {name: m["direction"] for name, m in d["metrics"].items()}
         rows.append(row)
     return pd.DataFrame(rows)

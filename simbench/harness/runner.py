@@ -84,13 +84,18 @@ def _error_text(exc: BaseException) -> str:
 class _MethodRun:
     """One method's state during a run: its instance (or the error that prevented it) and its record."""
 
-    def __init__(self, cls: type[Method], record: RunRecord, retry_failed: bool) -> None:
+    def __init__(self, cls: type[Method], record: RunRecord, retry_failed: bool, suite: Suite) -> None:
         self.cls = cls
         self.record = record
         self.retry_failed = retry_failed
         self.instance: Method | None = None
         self.init_error = ""
+        self.skip_reason = ""
         self.computed = 0
+        if suite.requires_any_pattern_order and not cls.accepts_any_pattern_order:
+            self.skip_reason = (f"method {cls.name!r} does not declare accepts_any_pattern_order; suite "
+                                f"{suite.name!r} presents the patterns in varying order")
+            return
         if record.data["suite_modality"] not in cls.modalities:
             self.init_error = (f"method {cls.name!r} does not accept modality {record.data['suite_modality']!r} "
                                f"(it accepts {', '.join(cls.modalities)})")
@@ -173,10 +178,10 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
     seed = suite.default_seed if request.seed is None else request.seed
     expected = manifest.expected(suite, request.size, seed)
     runs = [_MethodRun(cls, _open_record(cls, suite, request, seed, metrics, registry, expected, warn),
-                       request.retry_failed) for cls in classes]
+                       request.retry_failed, suite) for cls in classes]
     for r in runs:
-        if r.init_error:
-            warn(r.init_error)
+        if r.init_error or r.skip_reason:
+            warn(r.init_error or f"skipped: {r.skip_reason}")
 
     from tqdm import tqdm
 
@@ -201,7 +206,7 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
     for r in runs:
         _finish(r.record, suite, n, expected)
     return RunOutcome(records=[r.record for r in runs],
-                      failed={r.cls.name: sum(row["status"] != "ok" for row in r.record.samples.values())
+                      failed={r.cls.name: sum(row["status"] == "failed" for row in r.record.samples.values())
                               for r in runs},
                       computed={r.cls.name: r.computed for r in runs})
 
@@ -217,6 +222,9 @@ def _run_task(r: _MethodRun, sample: Sample, digest: str, metrics: list[Metric],
               request: RunRequest) -> dict[str, Any]:
     row: dict[str, Any] = {"id": sample.id, "status": "ok", "error": None, "scores": {}, "runtime_s": None,
                            "digest": digest, "info": {}, "meta": sample.meta}
+    if r.skip_reason:
+        row.update(status="skipped", error=r.skip_reason)
+        return row
     if r.instance is None:
         row.update(status="failed", error=r.init_error)
         return row

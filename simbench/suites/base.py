@@ -44,6 +44,9 @@ class Suite(abc.ABC):
     metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "mse")
     #: parameters users may set with ``--suite-opt``
     options: ClassVar[tuple[SuiteOption, ...]] = ()
+    #: True when samples present the patterns in varying order (rolling SIM):
+    #: methods without ``accepts_any_pattern_order`` are skipped with a reason
+    requires_any_pattern_order: ClassVar[bool] = False
 
     def __init__(self, **values: Any) -> None:
         known = {o.name: o for o in self.options}
