@@ -1,4 +1,5 @@
 """2D optics and SIM image formation (SCIENCE.md §1, §6)."""
+from simbench.physics.estimation import StripeEstimate, estimate_stripes, frames_by_pattern, separation_matrix
 from simbench.physics.forward import simulate_sim2d, simulate_widefield, widefield_adjoint
 from simbench.physics.fourier import crop_rfft2, fft_freqs_per_um, freq_grid_per_um, pad_rfft2, radial_freq_per_um
 from simbench.physics.noise import NoiseModel
@@ -11,3 +12,5 @@ __all__ = [
     "otf_profile", "pad_rfft2", "psf2d", "radial_freq_per_um", "simulate_sim2d", "simulate_widefield",
     "widefield_adjoint",
 ]
+# pattern-parameter estimation (estimation.py)
+__all__ += ["StripeEstimate", "estimate_stripes", "frames_by_pattern", "separation_matrix"]

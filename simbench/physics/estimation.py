@@ -28,8 +28,9 @@ Per angle the estimator
    orientation, either sign: real data can be far from nominal) with the largest
    ρ relative to its ring's background, then maximises ρ at continuous k on
    shrinking grids (sub-pixel);
-4. rejects the angle (:class:`~simbench.errors.EstimationError`) when ρ at the peak
-   is less than :data:`MIN_PEAK_RATIO` times the background on its ring — no carrier;
+4. rejects the angle (:class:`~simbench.errors.EstimationError`: no carrier) when ρ at
+   the peak is less than :data:`MIN_PEAK_RATIO` times the background on its ring and
+   also below :data:`MIN_CORRELATION`;
 5. gets each frame's phase and the modulation from the complex correlation of
    the frame with shifted band 0, ``z_p = B + ¼·m·N0·e^{iφ_p}`` (N0 = Σ|V|²): the
    common term B (band 0's own correlation at k) is removed by fitting a circle
@@ -52,6 +53,7 @@ from typing import Any
 
 import numpy as np
 import scipy.fft as sfft
+from scipy import ndimage
 
 from simbench.errors import EstimationError
 from simbench.physics.fourier import fft_freqs_per_um
@@ -69,11 +71,16 @@ OTF_MASK_RAMP = (0.03, 0.07)
 #: leaves room for carriers at the cut-off (real beads: 0.95·k_c).
 SEARCH_MIN_FRACTION = 0.5
 SEARCH_MAX_FRACTION = 1.05
-#: Detection threshold: ρ at the refined peak over the robust mean of ρ on the integer
-#: grid ring of the same radius.  Pattern-free stacks give ≈ 3–5 (the largest of
-#: ~10⁴ Rayleigh-like values); static-suite samples and the real beads give ≥ 15
-#: (tests/test_estimation.py checks both sides).
+#: Detection: an angle has a carrier when ρ at the refined peak is at least MIN_PEAK_RATIO
+#: times the robust mean of ρ on the integer-grid ring of the same radius, or when ρ itself
+#: reaches MIN_CORRELATION (band 0 shifted explains ≥ 25 % of band +1's power in the
+#: overlap).  Pattern-free stacks (white noise, or the widefield image with fresh noise at
+#: 1–12 %, 192²–512²) give ratios ≤ 4.5 and ρ ≤ 0.09; static-suite samples give ratios
+#: ≥ 15 and ρ ≥ 0.88, the real beads ratios ≈ 60.  The ratio is capped near √(number of
+#: independent structures) for sparse objects (a field of 10 beads: ≈ 3.5), whose ρ is
+#: nevertheless ≈ 1: hence the second criterion.
 MIN_PEAK_RATIO = 8.0
+MIN_CORRELATION = 0.5
 #: Fraction of each side over which the (mean-subtracted) frames are faded to 0 with
 #: a cos² taper before estimation: real frames are not periodic, and their edges would
 #: add a cross of leakage to every spectrum.  Only the estimation sees the taper.
@@ -85,10 +92,9 @@ EDGE_TAPER_FRACTION = 0.08
 #: on static-suite samples (σ = 2, 4, 6, 9 px: worst frequency error 0.15, 0.09, 0.06,
 #: 0.05 %), comparable to the 0.5 cycles/µm band-origin attenuation of SCIENCE.md §6.
 DC_NOTCH_SIGMA_PX = 9.0
-#: Sub-pixel search: (points per side, step in frequency pixels) of the successive grids;
-#: a grid whose best point is on its border is moved (at most _REFINE_MAX_MOVES times).
-#: The first one (±2 px) makes sure the main lobe of ρ is found from the integer peak.
-_REFINE_GRIDS = ((9, 0.5), (5, 0.125), (3, 0.04), (3, 0.012))
+#: Sub-pixel search: steps (frequency pixels) of the 3 × 3 grids that follow the first,
+#: 5 × 5 one of half-pixel steps; at most _REFINE_MAX_MOVES moves of the first grid.
+_REFINE_STEPS = (0.1, 0.02)
 _REFINE_MAX_MOVES = 6
 
 
@@ -100,7 +106,8 @@ class StripeEstimate:
     wave vector with that angle, frequency and modulation averaged over the
     angles); the per-angle values that the reconstruction uses are kept in
     ``k_vectors_per_um`` ((kx, ky) per angle, cycles/µm), ``modulations`` and
-    ``peak_ratios`` (carrier peak over correlation background; inf for oracle).
+    ``peak_ratios`` (correlation peak over its ring's background; inf for oracle) and
+    ``correlations`` (the correlation coefficient ρ at the peak, ≤ 1; 1 for oracle).
     """
 
     pattern: StripePattern
@@ -109,13 +116,14 @@ class StripeEstimate:
     peak_ratios: tuple[float, ...]
     cutoff_per_um: float
     source: str = "estimated"
+    correlations: tuple[float, ...] = ()
 
     @property
     def frequencies_per_um(self) -> tuple[float, ...]:
         return tuple(float(math.hypot(kx, ky)) for kx, ky in self.k_vectors_per_um)
 
     @classmethod
-    def from_pattern(cls, pattern: StripePattern, optics: Optics, source: str = "oracle") -> "StripeEstimate":
+    def from_pattern(cls, pattern: StripePattern, optics: Optics, source: str = "oracle") -> StripeEstimate:
         """The estimate that a known pattern implies (e.g. ``raw.pattern`` when ``raw.oracle``).
 
         Angles are folded into [0, π) (phases negated where an angle is flipped).
@@ -132,7 +140,8 @@ class StripeEstimate:
                    k_vectors_per_um=tuple((f * math.cos(t), f * math.sin(t)) for t in angles),
                    modulations=(float(pattern.modulation),) * pattern.n_angles,
                    peak_ratios=(math.inf,) * pattern.n_angles,
-                   cutoff_per_um=optics.cutoff_per_um, source=source)
+                   cutoff_per_um=optics.cutoff_per_um, source=source,
+                   correlations=(1.0,) * pattern.n_angles)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary: radians and degrees, frequency also as a fraction of k_c."""
@@ -145,6 +154,7 @@ class StripeEstimate:
             "frequencies_per_um": list(freqs),
             "frequencies_fraction_of_cutoff": [f / self.cutoff_per_um for f in freqs],
             "cutoff_per_um": self.cutoff_per_um,
+            "k_vectors_per_um": [list(k) for k in self.k_vectors_per_um],
             "angles_rad": list(self.pattern.angles_rad),
             "angles_deg": [math.degrees(a) for a in self.pattern.angles_rad],
             "phases_rad": phases.tolist(),
@@ -152,6 +162,7 @@ class StripeEstimate:
             "modulation": self.pattern.modulation,
             "modulations": list(self.modulations),
             "peak_ratios": [r if math.isfinite(r) else None for r in self.peak_ratios],
+            "correlations": list(self.correlations),
         }
 
 
@@ -171,6 +182,8 @@ def frames_by_pattern(frames: np.ndarray, frame_patterns: Sequence[int], n_angle
     order = np.asarray(frame_patterns, dtype=np.int64).reshape(-1)
     if sorted(order.tolist()) != list(range(n_patterns)):
         raise ValueError(f"frame_patterns must show each of the {n_patterns} patterns once; got {list(order)}")
+    if np.array_equal(order, np.arange(n_patterns)):
+        return frames.reshape(n_angles, n_phases, *frames.shape[1:])  # a view: no copy
     return frames[np.argsort(order)].reshape(n_angles, n_phases, *frames.shape[1:])
 
 
@@ -210,7 +223,11 @@ def estimate_stripes(frames: np.ndarray, optics: Optics, nominal: StripePattern,
     # angles (nominal phase steps) from one batched complex FFT.
     c0 = sfft.rfft2(data.mean(axis=(0, 1)) * np.float32(2.0), workers=-1)
     rows = np.stack([separation_matrix(nominal.phases_rad[a])[1] for a in range(n_angles)])
-    plus = sfft.fft2(np.einsum("ap,aphw->ahw", rows.astype(np.complex64), data), workers=-1, overwrite_x=True)
+    plus = np.zeros((n_angles, height, width), dtype=np.complex64)
+    for a in range(n_angles):
+        for p in range(n_phases):
+            plus[a] += rows[a, p].astype(np.complex64) * data[a, p]
+    plus = sfft.fft2(plus, workers=-1, overwrite_x=True)
     c0_box, plus_box = _box_from_rfft(c0, grid), _box_from_fft(plus, grid)
     # white-noise power per frequency pixel of each band, from outside the OTF support
     noise0 = _noise_power(np.abs(c0[grid.noise_mask_half]) ** 2, grid.noise_mask_half)
@@ -234,30 +251,32 @@ def estimate_stripes(frames: np.ndarray, optics: Optics, nominal: StripePattern,
     norm = float(grid.fine_shape[0] * grid.fine_shape[1])
 
     # ρ on the integer grid (noise included, so 0 ≤ ρ ≤ 1 by Cauchy–Schwarz)
-    tiny = np.float32(1e-30)
-    powers = (np.maximum(sfft.fft2(n_plus, workers=-1).real, tiny).astype(np.float64)
-              * np.maximum(sfft.fft2(n_zero, workers=-1).real, tiny))
-    rho_int = np.abs(sfft.fft2(products, workers=-1)) / np.sqrt(powers)
+    x_int = np.abs(sfft.fft2(products, workers=-1))
+    n_plus_int = sfft.fft2(n_plus, workers=-1).real
+    n_zero_int = sfft.fft2(n_zero, workers=-1).real
+    tiny = 1e-30
+    rho_int = x_int / np.sqrt(np.maximum(n_plus_int, tiny).astype(np.float64) * np.maximum(n_zero_int, tiny))
+    zero_spline = _Spline(n_zero_int)
 
-    k_vectors, phases, modulations, ratios = [], [], [], []
+    k_vectors, phases, modulations, ratios, correlations = [], [], [], [], []
     for a in range(n_angles):
         ky, kx, background = _coarse_peak(rho_int[a], grid)
-        overlaps = np.stack([n_plus[a], n_zero, grid.area_fine]).astype(np.complex64)
-        noise = (float(noise_plus[a]), float(noise0))
-        ky, kx, rho = _refine_peak(products[a], overlaps, noise, ky, kx, grid)
+        overlaps = _Overlaps(_Spline(n_plus_int[a]), zero_spline, grid.area_spline,
+                             (float(noise_plus[a]), float(noise0)))
+        ky, kx, rho = _refine_peak(products[a], overlaps, ky, kx, grid)
         ratio = rho / background
-        if not ratio >= min_peak_ratio:
+        if not (ratio >= min_peak_ratio or rho >= MIN_CORRELATION):
             raise EstimationError(
                 f"no carrier (structured illumination) found for angle {a}: correlation peak-to-background "
-                f"ratio {ratio:.1f} < {min_peak_ratio:g} (best candidate at "
-                f"{math.hypot(*grid.to_per_um(ky, kx)) / optics.cutoff_per_um:.2f}·k_c); "
+                f"ratio {ratio:.1f} < {min_peak_ratio:g} and correlation {rho:.2f} < {MIN_CORRELATION:g} (best "
+                f"candidate at {math.hypot(*grid.to_per_um(ky, kx)) / optics.cutoff_per_um:.2f}·k_c); "
                 "are these frames structured-illumination data?")
         if _angle(grid, ky, kx) >= math.pi:
             ky, kx = -ky, -kx  # canonical wave vector: angle in [0, π)
         x_pm = norm * _dtft(products[a], np.array([ky, -ky]), np.array([kx, -kx]), grid)
         # Σ_f C₋(f)·Ĉ0*(f − k) = conj(Σ_f C₊(f)·Ĉ0*(f + k)) for real frames
         x_plus, x_minus = complex(x_pm[0, 0]), complex(np.conj(x_pm[1, 1]))
-        _, n0 = _overlap_powers(overlaps, noise, np.array([ky]), np.array([kx]), grid)
+        _, n0 = overlaps.powers(np.array([ky]), np.array([kx]))
         nominal_phi = np.asarray(nominal.phases_rad[a], dtype=np.float64)
         # z_p − ½·X0(k) for each frame p (the frames are the nominal mix of the bands);
         # band 0's own term ½·X0 is common to the frames and ends up in the circle's centre
@@ -268,6 +287,7 @@ def estimate_stripes(frames: np.ndarray, optics: Optics, nominal: StripePattern,
         modulations.append(float(4.0 * radius / (norm * float(n0[0, 0]))))
         k_vectors.append(grid.to_per_um(ky, kx)[::-1])
         ratios.append(float(ratio))
+        correlations.append(float(rho))
 
     freqs = [math.hypot(kx_, ky_) for kx_, ky_ in k_vectors]
     angles = [math.atan2(ky_, kx_) % math.pi for kx_, ky_ in k_vectors]
@@ -275,7 +295,7 @@ def estimate_stripes(frames: np.ndarray, optics: Optics, nominal: StripePattern,
                             phases_rad=tuple(phases), modulation=float(np.mean(modulations)))
     return StripeEstimate(pattern=pattern, k_vectors_per_um=tuple((float(x), float(y)) for x, y in k_vectors),
                           modulations=tuple(modulations), peak_ratios=tuple(ratios),
-                          cutoff_per_um=optics.cutoff_per_um)
+                          cutoff_per_um=optics.cutoff_per_um, correlations=tuple(correlations))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -289,7 +309,7 @@ def _fold_angle(theta: float, phases: np.ndarray) -> tuple[float, np.ndarray]:
     return folded, phases
 
 
-def _angle(grid: "_EstimationGrid", ky: float, kx: float) -> float:
+def _angle(grid: _EstimationGrid, ky: float, kx: float) -> float:
     """Angle in [0, 2π) of a wave vector given in frequency pixels."""
     ky_um, kx_um = grid.to_per_um(ky, kx)
     return math.atan2(ky_um, kx_um) % (2 * math.pi)
@@ -305,7 +325,7 @@ class _EstimationGrid:
         # frequency spacing (cycles/µm) of the raw grid along y and x
         self.df = (1e3 / (height * px), 1e3 / (width * px))
         # half-size (frequency pixels) of the box holding the OTF support
-        self.radius = tuple(min(int(math.ceil(k_c / d)) + 1, n // 2 - 1) for d, n in zip(self.df, shape))
+        self.radius = tuple(min(math.ceil(k_c / d) + 1, n // 2 - 1) for d, n in zip(self.df, shape))
         ry, rx = self.radius
         fy = fft_freqs_per_um(height, px)
         fx = fft_freqs_per_um(width, px)
@@ -322,7 +342,7 @@ class _EstimationGrid:
         self.weight = (otf * mask * notch).astype(np.float32)
         # fine grid: the product of two bands (support 2·k_c) must not alias into the
         # search annulus (|k| ≤ SEARCH_MAX_FRACTION·k_c): G ≥ (2 + SEARCH_MAX_FRACTION)·radius
-        self.fine_shape = tuple(sfft.next_fast_len(int(math.ceil((2 + SEARCH_MAX_FRACTION) * r)) + 2)
+        self.fine_shape = tuple(sfft.next_fast_len(math.ceil((2 + SEARCH_MAX_FRACTION) * r) + 2)
                                 for r in self.radius)
         gy, gx = self.fine_shape
         # the fine grid has the raw grid's frequency spacing
@@ -336,19 +356,20 @@ class _EstimationGrid:
         self.ring_counts = np.maximum(np.bincount(self.annulus_rings, minlength=self.n_rings), 1)
         # IFT of OTF²·w (real: even) and the noise areas IFT(w)·IFT(OTF²·w)
         self.otf2_fine = sfft.irfft2(_pad_box(otf ** 2 * self.window, self, half=True), s=self.fine_shape)
-        self.area_fine = self.otf2_fine * sfft.irfft2(_pad_box(self.window, self, half=True), s=self.fine_shape)
+        area = self.otf2_fine * sfft.irfft2(_pad_box(self.window, self, half=True), s=self.fine_shape)
+        self.area_spline = _Spline(sfft.fft2(area).real)
         self.otf2_fine = self.otf2_fine.astype(np.float32)
         # out-of-band regions of the raw rfft / fft grids (noise only) for the noise power
         self.noise_mask_half = np.hypot(fy[:, None], fft_freqs_per_um(width, px, rfft=True)[None, :]) > 1.05 * k_c
         self.noise_mask_full = np.hypot(fy[:, None], fx[None, :]) > 1.05 * k_c
         self.taper = (_taper_1d(height)[:, None] * _taper_1d(width)[None, :]).astype(np.float32)
         for array in (self.window, self.weight, self.annulus, self.annulus_rings, self.annulus_index,
-                      self.otf2_fine, self.area_fine, self.noise_mask_half, self.noise_mask_full, self.taper):
+                      self.otf2_fine, self.noise_mask_half, self.noise_mask_full, self.taper):
             array.flags.writeable = False
 
     @staticmethod
     @lru_cache(maxsize=8)
-    def get(shape: tuple[int, int], optics: Optics) -> "_EstimationGrid":
+    def get(shape: tuple[int, int], optics: Optics) -> _EstimationGrid:
         return _EstimationGrid(shape, optics)
 
     def to_per_um(self, ky: float, kx: float) -> tuple[float, float]:
@@ -358,7 +379,7 @@ class _EstimationGrid:
 
 def _taper_1d(n: int) -> np.ndarray:
     """1 in the middle, cos² fade to 0 over EDGE_TAPER_FRACTION·n samples at each end."""
-    ramp = max(int(round(EDGE_TAPER_FRACTION * n)), 1)
+    ramp = max(round(EDGE_TAPER_FRACTION * n), 1)
     window = np.ones(n)
     window[:ramp] = np.sin(0.5 * np.pi * (np.arange(ramp) + 0.5) / ramp) ** 2
     window[n - ramp:] = window[:ramp][::-1]
@@ -410,57 +431,84 @@ def _coarse_peak(rho: np.ndarray, grid: _EstimationGrid) -> tuple[float, float, 
     return float(ky), float(kx), float(background[rings[best]])
 
 
-def _dtft(arrays: np.ndarray, ky: np.ndarray, kx: np.ndarray, grid: _EstimationGrid,
-          centred: bool = False) -> np.ndarray:
-    """DTFT of fine-grid arrays (…, G_y, G_x) at frequencies ky × kx (frequency pixels):
-    (…, len ky, len kx).  Sample positions are 0 … G−1, or −G/2 … G/2−1 when ``centred``
-    (for arrays concentrated around the origin, so that the transform is smooth in k)."""
+def _dtft(array: np.ndarray, ky: np.ndarray, kx: np.ndarray, grid: _EstimationGrid) -> np.ndarray:
+    """DTFT (len ky, len kx) of a fine-grid array (G_y, G_x), sample positions 0 … G − 1,
+    at frequencies ky × kx (frequency pixels).
+
+    Plain C loops (einsum without BLAS): these thin products are cheap, but a threaded
+    BLAS can stall on them for whole scheduler slices when the machine is busy."""
     gy, gx = grid.fine_shape
-    pos_y, pos_x = np.arange(gy), np.arange(gx)
-    if centred:
-        pos_y = np.where(pos_y < (gy + 1) // 2, pos_y, pos_y - gy)
-        pos_x = np.where(pos_x < (gx + 1) // 2, pos_x, pos_x - gx)
-    ey = np.exp(-2j * np.pi * np.outer(ky, pos_y) / gy).astype(np.complex64)
-    ex = np.exp(-2j * np.pi * np.outer(pos_x, kx) / gx).astype(np.complex64)
-    return (ey @ arrays) @ ex
+    ey = np.exp(-2j * np.pi * np.outer(ky, np.arange(gy)) / gy).astype(np.complex64)
+    ex = np.exp(-2j * np.pi * np.outer(np.arange(gx), kx) / gx).astype(np.complex64)
+    return np.einsum("iy,yj->ij", ey, np.einsum("yx,xj->yj", array, ex))
 
 
-def _overlap_powers(overlaps: np.ndarray, noise: tuple[float, float], ky: np.ndarray, kx: np.ndarray,
-                    grid: _EstimationGrid) -> tuple[np.ndarray, np.ndarray]:
-    """N₊(k) = Σ|U|² and N0(k) = Σ|V|² (fine-grid DTFT units) with the white noise removed
-    (never more than 90 % of a power: a safeguard against an over-estimated noise)."""
-    raw_plus, raw_zero, area = _dtft(overlaps, ky, kx, grid, centred=True).real
-    return (np.maximum(raw_plus - noise[0] * area, 0.1 * raw_plus),
-            np.maximum(raw_zero - noise[1] * area, 0.1 * raw_zero))
+class _Spline:
+    """Periodic cubic-spline interpolation of a smooth function sampled on the integer
+    frequency grid (N₊, N0 and the noise area vary over several pixels: the mask ramp and
+    the notch are that wide), so it can be evaluated at sub-pixel k without a DTFT."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.shape = values.shape
+        self.coefficients = ndimage.spline_filter(np.asarray(values, dtype=np.float64), order=3, mode="grid-wrap")
+
+    def __call__(self, ky: np.ndarray, kx: np.ndarray) -> np.ndarray:
+        yy, xx = np.meshgrid(np.asarray(ky) % self.shape[0], np.asarray(kx) % self.shape[1], indexing="ij")
+        return ndimage.map_coordinates(self.coefficients, [yy.ravel(), xx.ravel()], order=3, mode="grid-wrap",
+                                       prefilter=False).reshape(yy.shape)
 
 
-def _refine_peak(product: np.ndarray, overlaps: np.ndarray, noise: tuple[float, float], ky: float, kx: float,
+@dataclass(frozen=True)
+class _Overlaps:
+    """N₊(k) = Σ|U|² and N0(k) = Σ|V|² (fine-grid units) at continuous k."""
+
+    n_plus: _Spline
+    n_zero: _Spline
+    area: _Spline
+    noise: tuple[float, float]
+
+    def powers(self, ky: np.ndarray, kx: np.ndarray, subtract_noise: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The white noise is removed (never more than 90 % of a power: a safeguard against
+        an over-estimated noise) unless ``subtract_noise`` is False."""
+        raw_plus, raw_zero = self.n_plus(ky, kx), self.n_zero(ky, kx)
+        if not subtract_noise:
+            return raw_plus, raw_zero
+        area = self.area(ky, kx)
+        return (np.maximum(raw_plus - self.noise[0] * area, 0.1 * raw_plus),
+                np.maximum(raw_zero - self.noise[1] * area, 0.1 * raw_zero))
+
+
+def _refine_peak(product: np.ndarray, overlaps: _Overlaps, ky: float, kx: float,
                  grid: _EstimationGrid) -> tuple[float, float, float]:
-    """Maximise ρ(k) = |Σ U·V*|/√(N₊·N0) at continuous k around (ky, kx): grids of
-    _REFINE_GRIDS (points per side, step in frequency pixels), each centred on the best
-    point of the previous one and moved while its best point lies on its border, then
-    the vertex of a quadratic through the last 3 × 3 values.  Returns (ky, kx, ρ)."""
-    def rho2_on(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        n_plus, n_zero = _overlap_powers(overlaps, noise, ys, xs, grid)
+    """Maximise ρ(k) = |Σ U·V*|/√(N₊·N0) at continuous k around the integer peak (ky, kx).
+
+    A 5 × 5 grid of half-pixel steps (moved while its best point is on its border) finds
+    the main lobe; the vertex of a quadratic through the 3 × 3 values around its best
+    point, then through 3 × 3 grids of _REFINE_STEPS, gives the peak.  Returns the wave
+    vector (frequency pixels) and ρ there with the noise left in the norms (≤ 1: the
+    detection statistic, not inflated where the powers are mostly noise)."""
+    def rho2_on(ys: np.ndarray, xs: np.ndarray, subtract_noise: bool = True) -> np.ndarray:
+        n_plus, n_zero = overlaps.powers(ys, xs, subtract_noise)
         x = _dtft(product, ys, xs, grid)
         return (x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2) / np.maximum(
-            n_plus.astype(np.float64) * n_zero, 1e-300)
+            n_plus * n_zero, 1e-300)
 
-    rho2 = np.zeros((3, 3))
-    for points, step in _REFINE_GRIDS:
-        offsets = step * (np.arange(points) - points // 2)
-        for _ in range(_REFINE_MAX_MOVES):
-            rho2 = rho2_on(ky + offsets, kx + offsets)
-            iy, ix = np.unravel_index(int(np.argmax(rho2)), rho2.shape)
-            ky, kx = ky + offsets[iy], kx + offsets[ix]
-            if 0 < iy < points - 1 and 0 < ix < points - 1:
-                break
-    # the last grid is 3 × 3 and centred on its maximum: quadratic vertex
-    dy, dx = _quadratic_vertex(rho2)
-    step = _REFINE_GRIDS[-1][1]
-    ky, kx = ky + step * dy, kx + step * dx
-    best = float(rho2_on(np.array([ky]), np.array([kx]))[0, 0])
-    return ky, kx, math.sqrt(max(best, float(rho2.max())))
+    offsets = 0.5 * (np.arange(5) - 2)
+    iy = ix = 2
+    for _ in range(_REFINE_MAX_MOVES):
+        rho2 = rho2_on(ky + offsets, kx + offsets)
+        iy, ix = np.unravel_index(int(np.argmax(rho2)), rho2.shape)
+        if 0 < iy < 4 and 0 < ix < 4:
+            break
+        ky, kx = ky + offsets[iy], kx + offsets[ix]
+    dy, dx = _quadratic_vertex(rho2[iy - 1:iy + 2, ix - 1:ix + 2]) if 0 < iy < 4 and 0 < ix < 4 else (0.0, 0.0)
+    ky, kx = ky + offsets[iy] + 0.5 * dy, kx + offsets[ix] + 0.5 * dx
+    for step in _REFINE_STEPS:
+        around = step * np.array([-1.0, 0.0, 1.0])
+        dy, dx = _quadratic_vertex(rho2_on(ky + around, kx + around))
+        ky, kx = ky + step * dy, kx + step * dx
+    at_peak = (np.array([ky]), np.array([kx]))
+    return ky, kx, math.sqrt(float(rho2_on(*at_peak, subtract_noise=False)[0, 0]))
 
 
 def _quadratic_vertex(values: np.ndarray) -> tuple[float, float]:
@@ -481,11 +529,12 @@ def _quadratic_vertex(values: np.ndarray) -> tuple[float, float]:
 
 def _fit_circle(z: np.ndarray) -> tuple[complex, float]:
     """Centre and radius of the least-squares (Kåsa) circle through points z (exact for 3)."""
-    x, y = z.real, z.imag
+    scale = float(np.max(np.abs(z))) or 1.0
+    x, y = z.real / scale, z.imag / scale  # unit scale: the design matrix is well conditioned
     design = np.stack([x, y, np.ones_like(x)], axis=1)
     (a, b, c), *_ = np.linalg.lstsq(design, x * x + y * y, rcond=None)
     centre = complex(a / 2, b / 2)
-    return centre, float(math.sqrt(max(c + abs(centre) ** 2, 0.0)))
+    return centre * scale, scale * float(math.sqrt(max(c + abs(centre) ** 2, 0.0)))
 
 
 def _noise_power(power: np.ndarray, mask: np.ndarray) -> np.ndarray:
