@@ -1,6 +1,6 @@
 """Wiener SIM speed vs the FFTs any FFT-based 2D SIM reconstruction must do.
 
-Run: ``PYTHONPATH=. python -m pytest benchmarks/test_bench_wiener.py --benchmark-only -s``.
+Run: ``python -m pytest tests/benchmarks/test_bench_wiener.py --benchmark-only -s``.
 
 On a 9 × 512² stack (default optics, jittered pattern, 5 % noise) parameter
 estimation and reconstruction are timed separately, each next to the

@@ -1,6 +1,6 @@
 """Forward-model speed vs the FFTs any FFT-based SIM simulator must do.
 
-Run: ``PYTHONPATH=. python -m pytest benchmarks/test_bench_forward.py --benchmark-only``.
+Run: ``python -m pytest tests/benchmarks/test_bench_forward.py --benchmark-only``.
 Goal: forward model (9 x 512² raw frames from a 1024² object) at most 2x the
 "unavoidable" batched rfft2 + irfft2 of the 9 x 1024² object–pattern products.
 """
