@@ -28,13 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"results directory (default: ${ENV_RESULTS} or ./{DEFAULT_RESULTS_DIR})")
     p.add_argument("--format", choices=FORMATS, default="plain", help="md, plain (default) or csv")
     p.add_argument("-o", "--output", type=Path, default=None, help="write to this file instead of stdout")
+    p.add_argument("--plot", type=Path, default=None, help="also write a PNG of every metric vs the suite's "
+                   "sweep variable (e.g. frame-delay: vs delay)")
     p.set_defaults(func=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
     from simbench.cli.common import current_hashes, load_registry
     from simbench.errors import SimbenchError
-    from simbench.harness.leaderboard import render
+    from simbench.harness.leaderboard import plot_sweeps, render
     from simbench.harness.results import default_results_dir
 
     registry = load_registry(args)
@@ -44,6 +46,11 @@ def execute(args: argparse.Namespace) -> int:
     if args.suite is not None:
         registry.suite(args.suite)  # unknown suite → did-you-mean error
     text = render(results, args.suite, args.format, current_hashes(registry))
+    if args.plot:
+        try:
+            print(f"wrote {plot_sweeps(results, args.suite, args.plot)}")
+        except ValueError as exc:
+            raise SimbenchError(str(exc)) from None
     if args.output:
         header = ""
         if args.format == "md":

@@ -35,7 +35,7 @@ def execute(args: argparse.Namespace) -> int:
     sizes = args.size or list(suite.sizes)
     for size in sizes:
         suite.n_samples(size)
-    committed = load_manifest(suite.name) or {}
+    committed = load_manifest(suite.manifest_name) or {}
     if committed.get("version") != suite.version:
         committed = {}
     manifest = {"suite": suite.name, "version": suite.version, "seed": suite.default_seed,
@@ -55,7 +55,7 @@ def execute(args: argparse.Namespace) -> int:
             warn(f"suite {suite.name} v{suite.version} size {size}: regenerated samples differ from the manifest")
         print("manifest matches" if not bad else "manifest MISMATCH")
         return 1 if bad else 0
-    out = (args.out or manifest_path_in_source()) / f"{suite.name}.json"
+    out = (args.out or manifest_path_in_source()) / f"{suite.manifest_name}.json"
     atomic_write_json(out, manifest)
     print(f"wrote {out}")
     return 0

@@ -93,6 +93,70 @@ def _display_group(group: pd.DataFrame) -> pd.DataFrame:
     return table.fillna("—").reset_index(drop=True)
 
 
+def sweep_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
+    """Per-sample scores of records whose samples carry ``meta["sweep"]`` (e.g. a delay),
+    long format: suite, run, method, sweep variable, value, metric, score."""
+    rows = []
+    for rec in records:
+        for sample in rec.data["samples"].values():
+            sweep = (sample.get("meta") or {}).get("sweep")
+            if not sweep or sample["status"] != "ok":
+                continue
+            (variable, value), = sweep.items()
+            for metric, score in sample["scores"].items():
+                rows.append({"suite": rec.data["suite"], "run": rec.key, "method": rec.data["method"],
+                             "variable": variable, "value": value, "metric": metric, "score": score,
+                             "direction": rec.data["metrics"][metric]["direction"]})
+    return pd.DataFrame(rows)
+
+
+def _sweep_tables(sweeps: pd.DataFrame, fmt: str) -> list[str]:
+    """One table per metric: rows = methods, columns = sweep values (mean over scenes)."""
+    from tabulate import tabulate
+
+    parts = []
+    for (variable, metric), part in sweeps.groupby(["variable", "metric"], sort=False):
+        arrow = "↑" if part["direction"].iloc[0] == "higher" else "↓"
+        table = part.pivot_table(index="method", columns="value", values="score", aggfunc="mean")
+        table.columns = [f"{variable}={v:g}" for v in table.columns]
+        body = tabulate(table.map(_fmt).reset_index(), headers="keys", showindex=False, disable_numparse=True,
+                        tablefmt="github" if fmt == "md" else "simple")
+        title = f"{metric} {arrow} vs {variable}"
+        parts.append(f"#### {title}\n\n{body}\n" if fmt == "md" else f"{title}\n{body}\n")
+    return parts
+
+
+def plot_sweeps(results_dir: Path, suite: str | None, path: Path) -> Path:
+    """A PNG with one panel per metric: mean score vs the sweep variable, a line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweeps = sweep_frame(iter_records(results_dir, suite))
+    if sweeps.empty:
+        raise ValueError(f"no swept results (samples with meta['sweep']) for {suite or 'any suite'} under {results_dir}")
+    metrics = list(dict.fromkeys(sweeps["metric"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        part = sweeps[sweeps["metric"] == metric]
+        for (method, run), curve in part.groupby(["method", "run"]):
+            means = curve.groupby("value")["score"].mean()
+            ax.plot(means.index, means.values, marker="o", label=method if run in ("full", "quick") else f"{method} [{run}]")
+        arrow = "↑" if part["direction"].iloc[0] == "higher" else "↓"
+        ax.set_xlabel(part["variable"].iloc[0])
+        ax.set_title(f"{metric} {arrow}")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"{suite or 'all suites'}: mean over scenes")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def render(results_dir: Path, suite: str | None, fmt: str,
            current_hashes: dict[tuple[str, str, int], str | None]) -> str:
     """The leaderboard text for every suite (or suite group, one column group per
@@ -108,6 +172,7 @@ def render(results_dir: Path, suite: str | None, fmt: str,
     from tabulate import tabulate
 
     frame["group"] = [name.split("/", 1)[0] for name in frame["suite"]]
+    sweeps = sweep_frame(iter_records(results_dir, suite))
     parts = []
     for (group_name, key), group in frame.groupby(["group", "run"], sort=True):
         grouped = group["suite"].str.contains("/").all()
@@ -116,4 +181,7 @@ def render(results_dir: Path, suite: str | None, fmt: str,
         body = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple",
                         showindex=False, disable_numparse=True)
         parts.append(f"### {title}\n\n{body}\n" if fmt == "md" else f"{title}\n{body}\n")
+        if not sweeps.empty:
+            mine = sweeps[(sweeps["suite"].isin(group["suite"])) & (sweeps["run"] == key)]
+            parts += _sweep_tables(mine, fmt) if not mine.empty else []
     return "\n".join(parts)

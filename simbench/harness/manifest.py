@@ -45,7 +45,7 @@ def expected(suite: Suite, size: str, seed: int) -> SizeManifest | None:
     """The manifest entry for this exact suite version, seed and size, if any."""
     if suite.changed_options():
         return None
-    manifest = load_manifest(suite.name)
+    manifest = load_manifest(suite.manifest_name)
     if not manifest or manifest.get("version") != suite.version or manifest.get("seed") != seed:
         return None
     entry = manifest.get("sizes", {}).get(size)

@@ -7,6 +7,8 @@ from simbench.suites.base import Suite
 
 @hookimpl
 def simbench_suites() -> list[Suite]:
+    from simbench.suites.frame_delay import FrameDelaySuite
+    from simbench.suites.motion import MOTION_SUITES
     from simbench.suites.static import StaticSuite
 
-    return [StaticSuite()]
+    return [StaticSuite(), *(suite() for suite in MOTION_SUITES), FrameDelaySuite()]

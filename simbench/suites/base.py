@@ -78,8 +78,13 @@ class Suite(abc.ABC):
             raise SimbenchError(f"suite {self.name!r} has no size {size!r}; sizes: {', '.join(self.sizes)}")
         return self.sizes[size]
 
+    @property
+    def manifest_name(self) -> str:
+        """File stem of the suite's manifest under ``datasets/`` (``motion/fast`` → ``motion-fast``)."""
+        return self.name.replace("/", "-")
+
     def sample_id(self, index: int) -> str:
-        return f"{self.name}-{index:04d}"
+        return f"{self.manifest_name}-{index:04d}"
 
     @abc.abstractmethod
     def make_sample(self, index: int, size: str, seed: int) -> Sample:
