@@ -170,3 +170,13 @@ def test_widefield_adjoint_is_the_exact_transpose(optics, obj_px):
     lhs = float(np.vdot(simulate_widefield(x, obj_px, optics), r))
     rhs = float(np.vdot(x, widefield_adjoint(r, obj_px, optics)))
     assert lhs == pytest.approx(rhs, rel=1e-4)
+
+
+def test_moving_object_frames_are_imaged_one_per_pattern():
+    objects = np.stack([random_object((64, 64), seed=s) for s in range(3)])
+    pattern = nominal_pattern(OPTICS)
+    moving = simulate_sim2d(objects, OBJ_PX, OPTICS, pattern, [4, 0, 7])
+    for i, k in enumerate([4, 0, 7]):
+        assert np.allclose(moving[i], simulate_sim2d(objects[i], OBJ_PX, OPTICS, pattern, [k])[0], atol=1e-6)
+    with pytest.raises(ValueError, match="one frame per pattern index"):
+        simulate_sim2d(objects, OBJ_PX, OPTICS, pattern, [0, 1])

@@ -83,3 +83,13 @@ def test_invalid_frames():
         NoiseModel().apply(np.ones((8, 8)), np.random.default_rng(0))
     with pytest.raises(ValueError, match="positive"):
         NoiseModel(peak_photons=10.0).apply(np.zeros((1, 8, 8)), np.random.default_rng(0))
+
+
+def test_apply_twice_gives_independent_noise_at_the_same_level():
+    clean = np.random.default_rng(5).random((9, 64, 64)).astype(np.float32)
+    a, b, info = NoiseModel().apply_twice(clean, np.random.default_rng(1), np.random.default_rng(2))
+    first, first_info = NoiseModel().apply(clean, np.random.default_rng(1))
+    assert np.array_equal(a, first) and info == first_info  # the first realisation is apply()'s
+    noise_a, noise_b = (a - clean).ravel(), (b - clean).ravel()
+    assert noise_b.std() == pytest.approx(noise_a.std(), rel=0.03)  # same level
+    assert abs(np.corrcoef(noise_a, noise_b)[0, 1]) < 0.02  # independent

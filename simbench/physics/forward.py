@@ -57,23 +57,28 @@ def _raw_transfer(raw_shape: tuple[int, int], optics: Optics, downsample: int) -
 
 def _forward(obj: np.ndarray, obj_pixel_size_nm: float, optics: Optics, downsample: int,
              pattern: StripePattern | None, pattern_indices: Sequence[int]) -> np.ndarray:
-    """Noise-free raw frames (n, h, w) float32; ``pattern=None`` = uniform illumination 1."""
+    """Noise-free raw frames (n, h, w) float32; ``pattern=None`` = uniform illumination 1.
+    ``obj`` is (H, W), or (n, H, W) with one object frame per raw frame (a moving object)."""
     obj = np.asarray(obj)
-    raw_shape = _check_grid(obj.shape, obj_pixel_size_nm, optics, downsample)
+    grid = obj.shape[-2:]
+    if obj.ndim == 3 and (pattern is None or obj.shape[0] != len(pattern_indices)):
+        raise ValueError(f"object must be 2D (H, W), or (n, H, W) with one frame per pattern index; got shape "
+                         f"{obj.shape} for {len(pattern_indices)} patterns")
+    raw_shape = _check_grid(obj.shape if obj.ndim != 3 else grid, obj_pixel_size_nm, optics, downsample)
     if not np.isfinite(obj).all():
         raise ValueError("object contains NaN or infinite values")
     obj = obj.astype(np.float32, copy=False)
     if pattern is None:
         products = obj[None]
     else:
-        products = illumination(pattern, obj.shape, obj_pixel_size_nm, pattern_indices)
+        products = illumination(pattern, grid, obj_pixel_size_nm, pattern_indices)
         products *= obj
     spectrum = sfft.rfft2(products, workers=-1)
     if _band_limited(optics):
         cropped = crop_rfft2(spectrum, raw_shape, _raw_transfer(raw_shape, optics, downsample))
         return sfft.irfft2(cropped, s=raw_shape, workers=-1)
-    spectrum *= otf2d(obj.shape, obj_pixel_size_nm, optics, rfft=True)
-    blurred = sfft.irfft2(spectrum, s=obj.shape, workers=-1)
+    spectrum *= otf2d(grid, obj_pixel_size_nm, optics, rfft=True)
+    blurred = sfft.irfft2(spectrum, s=grid, workers=-1)
     return np.ascontiguousarray(blurred[..., ::downsample, ::downsample])
 
 
@@ -105,7 +110,8 @@ def widefield_adjoint(image: np.ndarray, obj_pixel_size_nm: float, optics: Optic
 def simulate_sim2d(obj: np.ndarray, obj_pixel_size_nm: float, optics: Optics,
                    pattern: StripePattern, pattern_indices: Sequence[int],
                    downsample: int = 2) -> np.ndarray:
-    """Noise-free SIM raw frames (n, H/d, W/d) float32 of object ``obj`` (H, W).
+    """Noise-free SIM raw frames (n, H/d, W/d) float32 of object ``obj`` (H, W),
+    or of a moving object (n, H, W): frame i then images ``obj[i]``.
 
     ``obj_pixel_size_nm``: object pixel in nm; ``optics.pixel_size_nm`` must
     equal ``obj_pixel_size_nm · downsample``.  Frame i is lit by pattern

@@ -50,3 +50,13 @@ class NoiseModel:
         noisy += sigmas[:, None, None].astype(np.float32) * rng.standard_normal(frames.shape, dtype=np.float32)
         info.update(gaussian_rel=sigma_rel, gaussian_sigma=[float(s) for s in sigmas])
         return noisy, info
+
+    def apply_twice(self, frames: np.ndarray, rng: np.random.Generator,
+                    repeat_rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Two independent noise realisations of the same acquisition (e.g. for FRC):
+        the first as :meth:`apply` with ``rng``; the second at the same drawn Gaussian
+        level with independent noise from ``repeat_rng``.  Returns (first, second, levels)."""
+        first, info = self.apply(frames, rng)
+        level = info["gaussian_rel"]
+        second, _ = NoiseModel(gaussian_rel=(level, level), peak_photons=self.peak_photons).apply(frames, repeat_rng)
+        return first, second, info

@@ -9,6 +9,7 @@ from simbench.suites.base import Suite
 def simbench_suites() -> list[Suite]:
     from simbench.suites.frame_delay import FrameDelaySuite
     from simbench.suites.motion import MOTION_SUITES
+    from simbench.suites.rolling import RollingSuite
     from simbench.suites.static import StaticSuite
 
-    return [StaticSuite(), *(suite() for suite in MOTION_SUITES), FrameDelaySuite()]
+    return [StaticSuite(), *(suite() for suite in MOTION_SUITES), RollingSuite(), FrameDelaySuite()]

@@ -90,12 +90,10 @@ class FrameDelaySuite(Suite):
         order = tuple((t - start) % N_FRAMES for t in range(N_FRAMES))
         nominal = nominal_pattern(optics)
         true = jitter_pattern(nominal, rng)
-        clean = np.concatenate([simulate_sim2d(frame, target_px, optics, true, [pattern], self.downsample)
-                                for frame, pattern in zip(frames, order)])
-        noise_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, 2]))
-        noisy, noise = NoiseModel().apply(clean, noise_rng)
-        repeat_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, 3]))
-        noisy_repeat, _ = NoiseModel(gaussian_rel=(noise["gaussian_rel"],) * 2).apply(clean, repeat_rng)
+        clean = simulate_sim2d(frames, target_px, optics, true, order, self.downsample)
+        noisy, noisy_repeat, noise = NoiseModel().apply_twice(
+            clean, np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, 2])),
+            np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, 3])))
         meta.update(pool="test", noise=noise, pattern_start=start, velocity_um_s=velocity,
                     drift_px_per_frame=drift_px, sweep={"delay_ms": delay_ms})
         raw = RawStack(frames=noisy, optics=optics, pattern=nominal, frame_patterns=order)

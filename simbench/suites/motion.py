@@ -62,12 +62,9 @@ class _MovingSuite(Suite):
         order = tuple((t - start) % N_FRAMES for t in range(N_FRAMES))
         nominal = nominal_pattern(optics)
         true = jitter_pattern(nominal, rng)
-        clean = np.concatenate([simulate_sim2d(frame, target_px, optics, true, [pattern], self.downsample)
-                                for frame, pattern in zip(frames, order)])
-        noisy, noise = NoiseModel().apply(clean, rng)
+        clean = simulate_sim2d(frames, target_px, optics, true, order, self.downsample)
         repeat_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY[self.regime], index, 1]))
-        level = noise["gaussian_rel"]
-        noisy_repeat, _ = NoiseModel(gaussian_rel=(level, level)).apply(clean, repeat_rng)
+        noisy, noisy_repeat, noise = NoiseModel().apply_twice(clean, rng, repeat_rng)
         flow = flow_statistics(frames)
         flow.pop("seconds")  # wall time: not part of the (deterministic) sample
         meta.update(pool="test", noise=noise, regime=self.regime, pattern_start=start, flow=flow)

@@ -66,11 +66,9 @@ class StaticSuite(Suite):
         true = jitter_pattern(nominal, rng)
         order = tuple(range(nominal.n_patterns))
         clean = simulate_sim2d(target, target_px, optics, true, order, downsample=self.downsample)
-        frames, noise = NoiseModel().apply(clean, rng)
-        # the same acquisition again: same noise level, independent noise (for FRC)
+        # the same acquisition twice: same noise level, independent noise (for FRC)
         repeat_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, _POOL_KEY[pool], index, 1]))
-        level = noise["gaussian_rel"]
-        frames_repeat, _ = NoiseModel(gaussian_rel=(level, level)).apply(clean, repeat_rng)
+        frames, frames_repeat, noise = NoiseModel().apply_twice(clean, rng, repeat_rng)
         meta.update(pool=pool, noise=noise)
         raw = RawStack(frames=frames, optics=optics, pattern=nominal, frame_patterns=order)
         return Sample(id=sample_id, raw=raw, target=target, target_pixel_size_nm=target_px,
