@@ -28,7 +28,8 @@ def git_state() -> dict[str, Any]:
 
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        # committed results (leaderboards/) are data, not code: they do not make the tree dirty
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)leaderboards"))
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": dirty}
