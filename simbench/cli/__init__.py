@@ -11,10 +11,10 @@ import signal
 import sys
 from typing import Sequence
 
-from simbench.cli import leaderboard, listing, manifest, measure, plugins, reconstruct, run, simulate
+from simbench.cli import check, leaderboard, listing, manifest, measure, plugins, reconstruct, run, simulate
 from simbench.errors import SimbenchError
 
-SUBCOMMANDS = (run, listing, leaderboard, reconstruct, simulate, measure, plugins, manifest)
+SUBCOMMANDS = (run, listing, leaderboard, check, reconstruct, simulate, measure, plugins, manifest)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.
@@ -27,6 +27,7 @@ examples:
   simbench run --method widefield --suite static  run a benchmark, print its leaderboard
   simbench run --method widefield,mymethod --suite static --size quick
   simbench leaderboard --suite static --format md
+  simbench check --suite static --size quick      regression gate against leaderboards/results
   simbench plugins                                installed plugins and any that failed to load
 """
 

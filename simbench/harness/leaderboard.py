@@ -12,7 +12,8 @@ from simbench.harness.results import RunRecord, iter_records
 FORMATS = ("md", "plain", "csv")
 
 
-def _fmt(value: float) -> str:
+def format_number(value: float) -> str:
+    """Four significant-ish digits; scientific notation for very small or large values."""
     if not math.isfinite(value):
         return str(value)
     if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4):
@@ -60,7 +61,7 @@ def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str,
 
 
 def _cell(mean: float, std: float) -> str:
-    return f"{_fmt(mean)} ± {_fmt(std)}" if math.isfinite(std) else _fmt(mean)
+    return f"{format_number(mean)} ± {format_number(std)}" if math.isfinite(std) else format_number(mean)
 
 
 def _display(group: pd.DataFrame) -> pd.DataFrame:
@@ -119,7 +120,7 @@ def _sweep_tables(sweeps: pd.DataFrame, fmt: str) -> list[str]:
         arrow = "↑" if part["direction"].iloc[0] == "higher" else "↓"
         table = part.pivot_table(index="method", columns="value", values="score", aggfunc="mean")
         table.columns = [f"{variable}={v:g}" for v in table.columns]
-        body = tabulate(table.map(_fmt).reset_index(), headers="keys", showindex=False, disable_numparse=True,
+        body = tabulate(table.map(format_number).reset_index(), headers="keys", showindex=False, disable_numparse=True,
                         tablefmt="github" if fmt == "md" else "simple")
         title = f"{metric} {arrow} vs {variable}"
         parts.append(f"#### {title}\n\n{body}\n" if fmt == "md" else f"{title}\n{body}\n")

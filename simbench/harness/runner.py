@@ -113,13 +113,20 @@ class _MethodRun:
         return row is None or (self.retry_failed and row["status"] == "failed")
 
 
-def _new_record(path: Path, key: str, cls: type[Method], suite: Suite, request: RunRequest, seed: int,
-                metrics: list[Metric], registry: Registry, expected: manifest.SizeManifest | None) -> RunRecord:
+def method_identity(cls: type[Method], registry: Registry) -> dict[str, Any]:
+    """How a record names the method that made it: name, version and plugin distribution."""
     origin = registry.origin.get(("method", cls.name))
+    return {"method": cls.name, "method_version": cls.version,
+            "method_distribution": f"{origin.distribution} {origin.version}" if origin else None}
+
+
+def new_record(identity: dict[str, Any], suite: Suite, request: RunRequest, seed: int, metrics: list[Metric],
+               registry: Registry, expected: manifest.SizeManifest | None) -> RunRecord:
+    """An empty record for ``identity`` (see :func:`method_identity`) at its place under ``request.results_dir``."""
+    path = result_path(request.results_dir, suite.name, identity["method"])
+    key = run_key(request.size, seed, suite.default_seed, request.oracle_params, suite.changed_options())
     return RunRecord(path, key, {
-        "method": cls.name,
-        "method_version": cls.version,
-        "method_distribution": f"{origin.distribution} {origin.version}" if origin else None,
+        **identity,
         "suite": suite.name,
         "suite_version": suite.version,
         "suite_modality": suite.modality,
@@ -150,14 +157,13 @@ def _compatible(old: RunRecord, new: RunRecord) -> bool:
 def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int, metrics: list[Metric],
                  registry: Registry, expected: manifest.SizeManifest | None,
                  warn: Callable[[str], None]) -> RunRecord:
-    path = result_path(request.results_dir, suite.name, cls.name)
-    key = run_key(request.size, seed, suite.default_seed, request.oracle_params, suite.changed_options())
-    fresh = _new_record(path, key, cls, suite, request, seed, metrics, registry, expected)
-    old = load_record(path, key)
+    fresh = new_record(method_identity(cls, registry), suite, request, seed, metrics, registry, expected)
+    path = fresh.path
+    old = load_record(path, fresh.key)
     if old is None:
         return fresh
     if not _compatible(old, fresh):
-        warn(f"{path} [{key}] was made with other settings (method/suite version, seed or metrics); starting it afresh")
+        warn(f"{path} [{fresh.key}] was made with other settings (method/suite version, seed or metrics); starting it afresh")
         return fresh
     old.data["provenance"] = fresh.data["provenance"]
     return old
@@ -204,7 +210,7 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
                 r.computed += 1
                 bar.update()
     for r in runs:
-        _finish(r.record, suite, n, expected)
+        finish(r.record, suite, n, expected)
     return RunOutcome(records=[r.record for r in runs],
                       failed={r.cls.name: sum(row["status"] == "failed" for row in r.record.samples.values())
                               for r in runs},
@@ -218,35 +224,53 @@ def oracle_raw(raw: RawStack, truth: dict[str, Any]) -> RawStack:
     return dataclasses.replace(raw, pattern=type(raw.pattern).from_dict(truth["pattern"]), oracle=True)
 
 
+def new_row(sample: Sample, digest: str) -> dict[str, Any]:
+    """A sample's result row before anything ran."""
+    return {"id": sample.id, "status": "ok", "error": None, "scores": {}, "runtime_s": None,
+            "digest": digest, "info": {}, "meta": sample.meta}
+
+
 def _run_task(r: _MethodRun, sample: Sample, digest: str, metrics: list[Metric],
               request: RunRequest) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": sample.id, "status": "ok", "error": None, "scores": {}, "runtime_s": None,
-                           "digest": digest, "info": {}, "meta": sample.meta}
+    row = new_row(sample, digest)
     if r.skip_reason:
         row.update(status="skipped", error=r.skip_reason)
         return row
     if r.instance is None:
         row.update(status="failed", error=r.init_error)
         return row
-    raws = [sample.raw] + ([sample.raw_repeat] if any(m.needs_repeat for m in metrics) else [])
+    instance = r.instance
+
+    def reconstruct(repeat: bool) -> Any:
+        raw = sample.raw_repeat if repeat else sample.raw
+        return instance.reconstruct(oracle_raw(raw, sample.truth) if request.oracle_params else raw)
+
+    return evaluate(row, sample, metrics, request.metric_config, reconstruct)
+
+
+def evaluate(row: dict[str, Any], sample: Sample, metrics: list[Metric], config: MetricConfig,
+             produce: Callable[[bool], Any]) -> dict[str, Any]:
+    """Fill ``row`` with the scores of ``produce(False)``, the output for ``sample.raw`` (timed), and,
+    when a metric needs it, ``produce(True)``, the output for ``sample.raw_repeat``.  Any failure
+    becomes the row's error: a failure is data, the run goes on."""
     try:
-        if any(raw is None for raw in raws):
+        needs_repeat = any(m.needs_repeat for m in metrics)
+        if needs_repeat and sample.raw_repeat is None:
             raise SimbenchError(f"suite {sample.id!r} has no second noise realisation for repeat-based metrics")
-        if request.oracle_params:
-            raws = [oracle_raw(raw, sample.truth) for raw in raws]
         start = time.perf_counter()
-        output = r.instance.reconstruct(raws[0])
+        output = produce(False)
         row["runtime_s"] = time.perf_counter() - start
         image, row["info"] = as_image(output, sample.target.shape)
-        repeat = as_image(r.instance.reconstruct(raws[1]), sample.target.shape)[0] if len(raws) > 1 else None
-        inputs = ScoreInput(image, sample.target, sample.target_pixel_size_nm, request.metric_config, repeat)
+        repeat = as_image(produce(True), sample.target.shape)[0] if needs_repeat else None
+        inputs = ScoreInput(image, sample.target, sample.target_pixel_size_nm, config, repeat, sample=sample)
         row["scores"] = _score(metrics, inputs)
     except Exception as exc:  # noqa: BLE001 - plugin code: a failure is data, the run goes on
         row.update(status="failed", error=_error_text(exc))
     return row
 
 
-def _finish(record: RunRecord, suite: Suite, n: int, expected: manifest.SizeManifest | None) -> None:
+def finish(record: RunRecord, suite: Suite, n: int, expected: manifest.SizeManifest | None) -> None:
+    """Order the rows as the suite does, mark the record complete and seal it with its content hash."""
     ids = [suite.sample_id(i) for i in range(n)]
     rows = record.samples
     record.data["samples"] = {sid: rows[sid] for sid in ids if sid in rows}

@@ -6,6 +6,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
+from simbench.types import Sample
+
 Direction = Literal["higher", "lower"]
 #: "normalised": percentile-normalised target, prediction fitted by least squares
 #: (SCIENCE.md §2, CSBDeep).  "paper": the VSR-SIM 8-bit, 4-px-crop evaluation.
@@ -41,6 +43,9 @@ class ScoreInput:
     #: the method's reconstruction of an independent noise realisation of the
     #: same sample (given to metrics with ``needs_repeat``, e.g. FRC), else None
     repeat: np.ndarray | None = None
+    #: the sample being scored (raw frames, optics, true pattern in ``truth``) for metrics that
+    #: re-simulate the acquisition (e.g. forward-model consistency), else None
+    sample: Sample | None = None
 
 
 @dataclass(frozen=True)
