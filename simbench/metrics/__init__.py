@@ -7,7 +7,8 @@ from simbench.plugin.spec import hookimpl
 
 @hookimpl
 def simbench_metrics() -> list[Metric]:
+    from simbench.metrics.consistency import CONSISTENCY_METRICS
     from simbench.metrics.fidelity import FIDELITY_METRICS
     from simbench.metrics.resolution import RESOLUTION_METRICS
 
-    return [*FIDELITY_METRICS, *RESOLUTION_METRICS]
+    return [*FIDELITY_METRICS, *RESOLUTION_METRICS, *CONSISTENCY_METRICS]

@@ -34,7 +34,8 @@ class StaticSuite(Suite):
     #: FRC between the two noise realisations (1/7) and against the ground truth (0.5), in nm.
     #: Decorrelation analysis is not scored here: it assumes noise that is white up to Nyquist,
     #: which interpolated (e.g. bicubic ×2) outputs violate (it reported 79 nm for a 219 nm limit).
-    metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "mse", "frc", "frc_gt")
+    #: consistency: the raw frames re-simulated from the reconstruction vs the measured ones.
+    metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "mse", "frc", "frc_gt", "consistency")
     #: target (ground-truth) shape in pixels; raw frames are half of it
     target_shape: ClassVar[tuple[int, int]] = (512, 512)
     downsample: ClassVar[int] = 2
