@@ -13,23 +13,34 @@ from simbench.metrics.base import Metric, MetricConfig, ScoreInput
 from simbench.plugin.spec import hookimpl
 from simbench.resample import upsample_bicubic
 from simbench.suites.base import Suite
-from simbench.types import MODALITY_SIM2D, Optics, RawStack, Reconstruction, Sample, StripePattern
+from simbench.types import (
+    MODALITY_LSSIM3D,
+    MODALITY_SIM2D,
+    HexPattern,
+    Optics,
+    RawStack,
+    Reconstruction,
+    Sample,
+    StripePattern,
+)
 
 __all__ = [
-    "EstimationError",
-    "SimbenchError",
-    "physics",
+    "MODALITY_LSSIM3D",
     "MODALITY_SIM2D",
+    "EstimationError",
+    "HexPattern",
     "Method",
     "Metric",
     "MetricConfig",
-    "ScoreInput",
     "Optics",
     "RawStack",
     "Reconstruction",
     "Sample",
+    "ScoreInput",
+    "SimbenchError",
     "StripePattern",
     "Suite",
     "hookimpl",
+    "physics",
     "upsample_bicubic",
 ]

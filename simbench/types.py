@@ -12,6 +12,8 @@ import numpy as np
 
 #: 2D SIM, 2-beam stripes, 3 angles x 3 phases = 9 raw frames (SCIENCE.md §1).
 MODALITY_SIM2D = "sim2d-stripes-3x3"
+#: 3D light-sheet SIM, hexagonal 3-beam pattern, 7 phase steps per plane (SCIENCE.md §4).
+MODALITY_LSSIM3D = "lssim3d-hex-7step"
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class StripePattern:
         return self.n_angles * self.n_phases
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "StripePattern":
+    def from_dict(cls, d: dict[str, Any]) -> StripePattern:
         return cls(frequency_per_um=float(d["frequency_per_um"]),
                    angles_rad=tuple(float(a) for a in d["angles_rad"]),
                    phases_rad=tuple(tuple(float(p) for p in row) for row in d["phases_rad"]),
@@ -87,6 +89,39 @@ class StripePattern:
 
 
 @dataclass(frozen=True)
+class HexPattern:
+    """Hexagonal 3-beam light-sheet illumination (SCIENCE.md §4).
+
+    Step j of ``n_steps`` lights (x, y) with
+    ``3 − cos(κy' + p1 − p2) − cos(κ(y' − √3x')/2 + p1) − cos(κ(−y' − √3x')/2 + p2)``,
+    (x', y') = (x, y) rotated by −``angle_rad``, κ = 2π·``frequency_per_um``,
+    p1 = −2πj/7 + ``phase_offsets_rad[0]``, p2 = 4πj/7 + ``phase_offsets_rad[1]``;
+    times a Gaussian light sheet of ``sheet_fwhm_nm`` centred on the focal plane.
+    """
+
+    frequency_per_um: float
+    angle_rad: float
+    phase_offsets_rad: tuple[float, float]
+    sheet_fwhm_nm: float
+    n_steps: int = 7
+
+    @property
+    def n_patterns(self) -> int:
+        return self.n_steps
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HexPattern:
+        return cls(frequency_per_um=float(d["frequency_per_um"]), angle_rad=float(d["angle_rad"]),
+                   phase_offsets_rad=tuple(float(p) for p in d["phase_offsets_rad"]),
+                   sheet_fwhm_nm=float(d["sheet_fwhm_nm"]), n_steps=int(d["n_steps"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"frequency_per_um": self.frequency_per_um, "angle_rad": self.angle_rad,
+                "phase_offsets_rad": list(self.phase_offsets_rad), "sheet_fwhm_nm": self.sheet_fwhm_nm,
+                "n_steps": self.n_steps}
+
+
+@dataclass(frozen=True)
 class RawStack:
     """Raw SIM frames as a method receives them.
 
@@ -95,14 +130,18 @@ class RawStack:
     jittered ones, unless ``oracle`` is True (a run with ``--oracle-params``):
     then ``pattern`` is the truth and estimating methods should use it as is.
     ``frame_patterns[i]`` is the pattern index shown in frame i.
+    A 3D stack (``z_step_nm`` set, e.g. :data:`MODALITY_LSSIM3D`) holds its
+    planes one after the other, each as ``pattern.n_patterns`` consecutive frames.
     """
 
     frames: np.ndarray
     optics: Optics
-    pattern: StripePattern
+    pattern: StripePattern | HexPattern
     frame_patterns: tuple[int, ...]
     modality: str = MODALITY_SIM2D
     oracle: bool = False
+    #: distance between consecutive planes of a 3D stack (nm); None for 2D data
+    z_step_nm: float | None = None
 
     def __post_init__(self) -> None:
         if self.frames.ndim != 3:
@@ -132,6 +171,8 @@ class Sample:
     truth: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     raw_repeat: RawStack | None = None
+    #: plane spacing of a 3D target (z, y, x) in nm; None for 2D targets
+    target_z_step_nm: float | None = None
 
 
 @dataclass(frozen=True)
