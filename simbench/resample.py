@@ -27,13 +27,20 @@ def _axis_taps(n_in: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(idx, 0, n_in - 1), weights.astype(np.float32)
 
 
-def upsample_bicubic(image: np.ndarray, factor: int = 2) -> np.ndarray:
+def upsample_bicubic(image: np.ndarray, factor: int = 2, z_factor: int = 1) -> np.ndarray:
     """Upsample the last two axes by an integer ``factor`` with Keys bicubic
     interpolation, on simbench's grid convention: output pixel ``factor·j`` is
-    input pixel j (as for the simulator and Fourier zero-padding)."""
-    if factor < 1 or int(factor) != factor:
-        raise ValueError(f"factor must be a positive integer, got {factor}")
+    input pixel j (as for the simulator and Fourier zero-padding).  For a volume
+    (z, y, x), ``z_factor`` > 1 interpolates the planes too (plane ``z_factor·p``
+    is input plane p)."""
+    if factor < 1 or int(factor) != factor or z_factor < 1 or int(z_factor) != z_factor:
+        raise ValueError(f"factors must be positive integers, got {factor} and {z_factor}")
     image = np.asarray(image, dtype=np.float32)
+    if z_factor > 1:
+        if image.ndim < 3:
+            raise ValueError(f"z_factor needs a volume (..., z, y, x); got shape {image.shape}")
+        planes, pw = _axis_taps(image.shape[-3], z_factor)
+        image = (image[..., planes, :, :] * pw[..., None, None]).sum(axis=-3)
     rows, rw = _axis_taps(image.shape[-2], factor)
     cols, cw = _axis_taps(image.shape[-1], factor)
     out = (image[..., rows, :] * rw[..., None]).sum(axis=-2)

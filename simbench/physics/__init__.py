@@ -1,5 +1,12 @@
 """2D optics and SIM image formation (SCIENCE.md §1, §6)."""
-from simbench.physics.estimation import StripeEstimate, estimate_stripes, frames_by_pattern, separation_matrix
+from simbench.physics.estimation import (
+    CarrierEstimate,
+    StripeEstimate,
+    estimate_carriers,
+    estimate_stripes,
+    frames_by_pattern,
+    separation_matrix,
+)
 from simbench.physics.forward import simulate_sim2d, simulate_widefield, widefield_adjoint
 from simbench.physics.fourier import crop_rfft2, fft_freqs_per_um, freq_grid_per_um, pad_rfft2, radial_freq_per_um
 from simbench.physics.noise import NoiseModel
@@ -13,4 +20,18 @@ __all__ = [
     "widefield_adjoint",
 ]
 # pattern-parameter estimation (estimation.py)
-__all__ += ["StripeEstimate", "estimate_stripes", "frames_by_pattern", "separation_matrix"]
+__all__ += ["CarrierEstimate", "StripeEstimate", "estimate_carriers", "estimate_stripes", "frames_by_pattern",
+            "separation_matrix"]
+# 3D hexagonal light-sheet SIM and its confocal target (lightsheet.py, optics3d.py)
+from simbench.physics.lightsheet import (
+    LightSheetParams,
+    hex_components,
+    interpolate_radial,
+    shot_noise,
+    simulate_confocal_target,
+    simulate_lightsheet,
+    stack_otf_table,
+)
+
+__all__ += ["LightSheetParams", "hex_components", "interpolate_radial", "shot_noise", "simulate_confocal_target",
+            "simulate_lightsheet", "stack_otf_table"]

@@ -228,6 +228,45 @@ def estimate_stripes(frames: np.ndarray, optics: Optics, nominal: StripePattern,
         for p in range(n_phases):
             plus[a] += rows[a, p].astype(np.complex64) * data[a, p]
     plus = sfft.fft2(plus, workers=-1, overwrite_x=True)
+    products, overlaps, peaks, norm = _find_carriers(c0, plus, grid, optics, min_peak_ratio, "angle")
+
+    k_vectors, phases, modulations, ratios, correlations = [], [], [], [], []
+    for a, (ky, kx, rho, ratio) in enumerate(peaks):
+        if _angle(grid, ky, kx) >= math.pi:
+            ky, kx = -ky, -kx  # canonical wave vector: angle in [0, π)
+        x_pm = norm * _dtft(products[a], np.array([ky, -ky]), np.array([kx, -kx]), grid)
+        # Σ_f C₋(f)·Ĉ0*(f − k) = conj(Σ_f C₊(f)·Ĉ0*(f + k)) for real frames
+        x_plus, x_minus = complex(x_pm[0, 0]), complex(np.conj(x_pm[1, 1]))
+        _, n0 = overlaps[a].powers(np.array([ky]), np.array([kx]))
+        nominal_phi = np.asarray(nominal.phases_rad[a], dtype=np.float64)
+        # z_p − ½·X0(k) for each frame p (the frames are the nominal mix of the bands);
+        # band 0's own term ½·X0 is common to the frames and ends up in the circle's centre
+        z = 0.5 * (np.exp(1j * nominal_phi) * x_plus + np.exp(-1j * nominal_phi) * x_minus)
+        centre, radius = _fit_circle(z)
+        phases.append(tuple(float(np.angle(zp - centre)) for zp in z))
+        # frame p's side band is ¼·m·e^{iφ_p}·S̃(f − k)·OTF(f): |z_p − centre| = ¼·m·N0(k)
+        modulations.append(float(4.0 * radius / (norm * float(n0[0, 0]))))
+        k_vectors.append(grid.to_per_um(ky, kx)[::-1])
+        ratios.append(float(ratio))
+        correlations.append(float(rho))
+
+    freqs = [math.hypot(kx_, ky_) for kx_, ky_ in k_vectors]
+    angles = [math.atan2(ky_, kx_) % math.pi for kx_, ky_ in k_vectors]
+    pattern = StripePattern(frequency_per_um=float(np.mean(freqs)), angles_rad=tuple(angles),
+                            phases_rad=tuple(phases), modulation=float(np.mean(modulations)))
+    return StripeEstimate(pattern=pattern, k_vectors_per_um=tuple((float(x), float(y)) for x, y in k_vectors),
+                          modulations=tuple(modulations), peak_ratios=tuple(ratios),
+                          cutoff_per_um=optics.cutoff_per_um, correlations=tuple(correlations))
+
+
+def _find_carriers(c0: np.ndarray, plus: np.ndarray, grid: _EstimationGrid, optics: Optics,
+                   min_peak_ratio: float, label: str) -> tuple[np.ndarray, list[_Overlaps], list[tuple[float, float, float, float]],
+                                                   float]:
+    """Steps 2–4 of the module docstring for every side band: ``c0`` the rfft2 of band 0
+    (H, W//2+1), ``plus`` the fft2 of the side bands (n, H, W), both of tapered,
+    mean-free data.  Returns the fine-grid products Ĉ₊·Ĉ0* (n, G_y, G_x), each band's
+    overlaps, its peak (ky, kx in frequency pixels, ρ, ratio) and the DTFT norm G.
+    ``label`` names a band in the error (e.g. "angle" for stripes)."""
     c0_box, plus_box = _box_from_rfft(c0, grid), _box_from_fft(plus, grid)
     # white-noise power per frequency pixel of each band, from outside the OTF support
     noise0 = _noise_power(np.abs(c0[grid.noise_mask_half]) ** 2, grid.noise_mask_half)
@@ -258,8 +297,8 @@ def estimate_stripes(frames: np.ndarray, optics: Optics, nominal: StripePattern,
     rho_int = x_int / np.sqrt(np.maximum(n_plus_int, tiny).astype(np.float64) * np.maximum(n_zero_int, tiny))
     zero_spline = _Spline(n_zero_int)
 
-    k_vectors, phases, modulations, ratios, correlations = [], [], [], [], []
-    for a in range(n_angles):
+    overlaps_out, peaks = [], []
+    for a in range(len(plus)):
         ky, kx, background = _coarse_peak(rho_int[a], grid)
         overlaps = _Overlaps(_Spline(n_plus_int[a]), zero_spline, grid.area_spline,
                              (float(noise_plus[a]), float(noise0)))
@@ -267,35 +306,58 @@ def estimate_stripes(frames: np.ndarray, optics: Optics, nominal: StripePattern,
         ratio = rho / background
         if not (ratio >= min_peak_ratio or rho >= MIN_CORRELATION):
             raise EstimationError(
-                f"no carrier (structured illumination) found for angle {a}: correlation peak-to-background "
+                f"no carrier (structured illumination) found for {label} {a}: correlation peak-to-background "
                 f"ratio {ratio:.1f} < {min_peak_ratio:g} and correlation {rho:.2f} < {MIN_CORRELATION:g} (best "
                 f"candidate at {math.hypot(*grid.to_per_um(ky, kx)) / optics.cutoff_per_um:.2f}·k_c); "
                 "are these frames structured-illumination data?")
-        if _angle(grid, ky, kx) >= math.pi:
-            ky, kx = -ky, -kx  # canonical wave vector: angle in [0, π)
-        x_pm = norm * _dtft(products[a], np.array([ky, -ky]), np.array([kx, -kx]), grid)
-        # Σ_f C₋(f)·Ĉ0*(f − k) = conj(Σ_f C₊(f)·Ĉ0*(f + k)) for real frames
-        x_plus, x_minus = complex(x_pm[0, 0]), complex(np.conj(x_pm[1, 1]))
-        _, n0 = overlaps.powers(np.array([ky]), np.array([kx]))
-        nominal_phi = np.asarray(nominal.phases_rad[a], dtype=np.float64)
-        # z_p − ½·X0(k) for each frame p (the frames are the nominal mix of the bands);
-        # band 0's own term ½·X0 is common to the frames and ends up in the circle's centre
-        z = 0.5 * (np.exp(1j * nominal_phi) * x_plus + np.exp(-1j * nominal_phi) * x_minus)
-        centre, radius = _fit_circle(z)
-        phases.append(tuple(float(np.angle(zp - centre)) for zp in z))
-        # frame p's side band is ¼·m·e^{iφ_p}·S̃(f − k)·OTF(f): |z_p − centre| = ¼·m·N0(k)
-        modulations.append(float(4.0 * radius / (norm * float(n0[0, 0]))))
-        k_vectors.append(grid.to_per_um(ky, kx)[::-1])
-        ratios.append(float(ratio))
-        correlations.append(float(rho))
+        overlaps_out.append(overlaps)
+        peaks.append((ky, kx, rho, ratio))
+    return products, overlaps_out, peaks, norm
 
-    freqs = [math.hypot(kx_, ky_) for kx_, ky_ in k_vectors]
-    angles = [math.atan2(ky_, kx_) % math.pi for kx_, ky_ in k_vectors]
-    pattern = StripePattern(frequency_per_um=float(np.mean(freqs)), angles_rad=tuple(angles),
-                            phases_rad=tuple(phases), modulation=float(np.mean(modulations)))
-    return StripeEstimate(pattern=pattern, k_vectors_per_um=tuple((float(x), float(y)) for x, y in k_vectors),
-                          modulations=tuple(modulations), peak_ratios=tuple(ratios),
-                          cutoff_per_um=optics.cutoff_per_um, correlations=tuple(correlations))
+
+@dataclass(frozen=True)
+class CarrierEstimate:
+    """One side band's carrier, estimated from the data: ``k_vector_per_um`` (kx, ky) in
+    cycles/µm and the band's complex ``amplitude`` relative to band 0 (band =
+    amplitude·(S·e^{2πi k·r}) ⊗ PSF, r from pixel index 0), with the detection
+    statistics ``peak_ratio`` and ``correlation`` (ρ ≤ 1) of :func:`estimate_stripes`."""
+
+    k_vector_per_um: tuple[float, float]
+    amplitude: complex
+    peak_ratio: float
+    correlation: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"k_vector_per_um": list(self.k_vector_per_um),
+                "frequency_per_um": math.hypot(*self.k_vector_per_um),
+                "amplitude": abs(self.amplitude), "phase_rad": math.atan2(self.amplitude.imag, self.amplitude.real),
+                "peak_ratio": self.peak_ratio, "correlation": self.correlation}
+
+
+def estimate_carriers(band0: np.ndarray, side_bands: np.ndarray, optics: Optics, *,
+                      min_peak_ratio: float = MIN_PEAK_RATIO) -> tuple[CarrierEstimate, ...]:
+    """Carrier and complex amplitude of each of already separated side bands (any SIM
+    pattern, e.g. the hexagonal light sheet's), by the band cross-correlation of this
+    module (steps 2–4): ``band0`` (H, W) real, S ⊗ PSF; ``side_bands`` (n, H, W) complex,
+    each a·(S·e^{2πi k·r}) ⊗ PSF for one unknown k (either sign, anywhere in the search
+    annulus).  Raises :class:`EstimationError` when a band shows no carrier."""
+    band0 = np.asarray(band0, dtype=np.float32)
+    side_bands = np.asarray(side_bands, dtype=np.complex64)
+    if band0.ndim != 2 or side_bands.ndim != 3 or side_bands.shape[1:] != band0.shape:
+        raise ValueError(f"need band 0 (H, W) and side bands (n, H, W); got {band0.shape} and {side_bands.shape}")
+    grid = _EstimationGrid.get(band0.shape, optics)
+    c0 = sfft.rfft2((band0 - np.float32(band0.mean(dtype=np.float64))) * grid.taper, workers=-1)
+    plus = sfft.fft2(side_bands * grid.taper, workers=-1)
+    products, overlaps, peaks, norm = _find_carriers(c0, plus, grid, optics, min_peak_ratio, "band")
+    estimates = []
+    for a, (ky, kx, rho, ratio) in enumerate(peaks):
+        x = norm * _dtft(products[a], np.array([ky]), np.array([kx]), grid)[0, 0]
+        _, n0 = overlaps[a].powers(np.array([ky]), np.array([kx]))
+        ky_um, kx_um = grid.to_per_um(ky, kx)
+        estimates.append(CarrierEstimate(k_vector_per_um=(float(kx_um), float(ky_um)),
+                                         amplitude=complex(x / (norm * float(n0[0, 0]))), peak_ratio=float(ratio),
+                                         correlation=float(rho)))
+    return tuple(estimates)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -196,12 +196,13 @@ def confocal_otf_table(optics: Optics, kz_per_um: tuple[float, ...]) -> tuple[np
 
 def interpolate_radial(table: np.ndarray, dk: float, k_abs: np.ndarray) -> np.ndarray:
     """Linear interpolation of radial tables (rows) at |k| (any shape), 0 past the table:
-    returns (rows, *k_abs.shape) float32."""
+    returns (rows, *k_abs.shape) float32 (complex64 for complex tables)."""
     position = np.asarray(k_abs, dtype=np.float64) / dk
     n = table.shape[1]
     index = np.minimum(np.floor(position).astype(np.int64), n)  # n and n + 1: zero columns
     frac = np.minimum(position - index, 1.0).astype(np.float32)
-    padded = np.concatenate([table, np.zeros((table.shape[0], 2))], axis=1).astype(np.float32)
+    dtype = np.complex64 if np.iscomplexobj(table) else np.float32
+    padded = np.concatenate([table, np.zeros((table.shape[0], 2))], axis=1).astype(dtype)
     return padded[:, index] * (1 - frac) + padded[:, index + 1] * frac
 
 
@@ -357,3 +358,27 @@ def shot_noise(expected_photons: np.ndarray, rng: np.random.Generator) -> np.nda
     """Poisson photon counts (float32) of a noise-free stack in expected photons per pixel
     (SCIENCE.md §4: photons per emitter, no read noise)."""
     return rng.poisson(np.clip(expected_photons, 0.0, None)).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def stack_otf_table(optics: Optics, sheet_fwhm_nm: float, z_step_nm: float, n_planes: int,
+                    n_steps: int = 7) -> tuple[np.ndarray, float]:
+    """Transfer function of a light-sheet stack's step-averaged planes, for reconstruction:
+    the plane-axis DFT (rows: ``numpy.fft.fftfreq(n_planes, z_step)`` in cycles/µm) of
+    h̄(z) = (1/n_steps)·Σ_j s·h(z + j·Δz/n_steps) sampled at the planes (aliasing included),
+    complex (the scan shifts h̄ by ≈ Δz/2), at radial frequencies ``i·dk``; returns (table, dk).
+    The mean of a plane's 7 frames is the object convolved with h̄ (SCIENCE.md §4)."""
+    dz = z_step_nm * 1e-3
+    sigma = sheet_fwhm_nm * 1e-3 / _FWHM_PER_SIGMA
+    offsets = (np.arange(n_planes) - n_planes // 2) * dz  # circular plane offsets
+    offsets = offsets[np.abs(offsets) <= SHEET_REACH_SIGMAS * sigma + dz]
+    kz = np.fft.fftfreq(n_planes, dz)
+    k = _radial_table_k(lateral_cutoff_per_um(optics))
+    table = np.zeros((n_planes, len(k)), dtype=np.complex128)
+    for j in range(n_steps):
+        z = offsets + j * dz / n_steps
+        # Σ_p h(z_p + jδ)·e^{−2πi kz z_p} = e^{2πi kz jδ}·Σ_p h(z)·e^{−2πi kz z}
+        table += np.exp(2j * np.pi * kz * j * dz / n_steps)[:, None] * otf3d(
+            k, kz, z, gaussian_sheet(z, sheet_fwhm_nm) / n_steps, optics)
+    table.flags.writeable = False
+    return table, _TABLE_DK_PER_UM
