@@ -9,12 +9,26 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-from simbench.cli import check, leaderboard, listing, manifest, measure, plugins, reconstruct, run, simulate
+from simbench.cli import (
+    check,
+    compare,
+    leaderboard,
+    listing,
+    manifest,
+    measure,
+    mock_run,
+    plugins,
+    reconstruct,
+    run,
+    score,
+    simulate,
+)
 from simbench.errors import SimbenchError
 
-SUBCOMMANDS = (run, listing, leaderboard, check, reconstruct, simulate, measure, plugins, manifest)
+SUBCOMMANDS = (run, listing, leaderboard, compare, check, reconstruct, simulate, score, measure, mock_run, plugins,
+               manifest)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.
@@ -27,8 +41,10 @@ examples:
   simbench run --method widefield --suite static  run a benchmark, print its leaderboard
   simbench run --method widefield,mymethod --suite static --size quick
   simbench leaderboard --suite static --format md
+  simbench compare widefield wiener --suite static  paired significance tests
   simbench check --suite static --size quick      regression gate against leaderboards/results
   simbench plugins                                installed plugins and any that failed to load
+  simbench mock-run --method mymethod             check a method's contract in seconds
 """
 
 

@@ -1,4 +1,8 @@
-"""Leaderboard tables rendered from result files (pandas + tabulate)."""
+"""Leaderboard tables rendered from result files (pandas + tabulate).
+
+A cell is a metric's mean over samples with its 95 % bootstrap confidence
+interval (seeded, so the same results always render the same text).
+"""
 from __future__ import annotations
 
 import math
@@ -8,6 +12,7 @@ from typing import Iterable
 import pandas as pd
 
 from simbench.harness.results import RunRecord, iter_records
+from simbench.harness.stats import bootstrap_ci
 
 FORMATS = ("md", "plain", "csv")
 
@@ -35,7 +40,7 @@ def _flags(record: RunRecord, current_hash: str | None) -> str:
 
 
 def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str, int], str | None]) -> pd.DataFrame:
-    """One row per record: counts, mean and std of every metric, runtime, flags.
+    """One row per record: counts, mean, std and 95 % bootstrap CI of every metric, runtime, flags.
 
     ``current_hashes`` maps (suite, size, seed) to the suite's current content
     hash; a record scored on another hash is flagged stale.
@@ -51,6 +56,7 @@ def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str,
             values = pd.Series([s["scores"][name] for s in ok], dtype=float)
             row[f"{name}_mean"] = values.mean() if len(values) else float("nan")
             row[f"{name}_std"] = values.std(ddof=1) if len(values) > 1 else float("nan")
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = bootstrap_ci(values.to_numpy())
         times = pd.Series([s["runtime_s"] for s in ok], dtype=float)
         row["runtime_s_mean"] = times.mean() if len(times) else float("nan")
         current = None if d.get("suite_options") else current_hashes.get((d["suite"], d["size"], d["seed"]))
@@ -60,8 +66,12 @@ def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str,
     return pd.DataFrame(rows)
 
 
-def _cell(mean: float, std: float) -> str:
-    return f"{format_number(mean)} ± {format_number(std)}" if math.isfinite(std) else format_number(mean)
+def _cell(row: pd.Series, name: str) -> str:
+    """``mean [low, high]``: a metric's mean and its bootstrap confidence interval."""
+    mean, low, high = (row[f"{name}_{part}"] for part in ("mean", "ci_low", "ci_high"))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return format_number(mean)
+    return f"{format_number(mean)} [{format_number(low)}, {format_number(high)}]"
 
 
 def _display(group: pd.DataFrame) -> pd.DataFrame:
@@ -72,7 +82,7 @@ def _display(group: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame({"method": group["method"], "n": [f"{a}/{b}" for a, b in zip(group["n_ok"], group["n_total"])]})
     for name, direction in directions.items():
         arrow = "↑" if direction == "higher" else "↓"
-        table[f"{name} {arrow}"] = [_cell(m, s) for m, s in zip(group[f"{name}_mean"], group[f"{name}_std"])]
+        table[f"{name} {arrow}"] = [_cell(row, name) for _, row in group.iterrows()]
     table["ms/sample"] = [f"{1e3 * t:.1f}" for t in group["runtime_s_mean"]]
     table["flags"] = group["flags"].tolist()
     return table
@@ -88,7 +98,7 @@ def _display_group(group: pd.DataFrame) -> pd.DataFrame:
         for name, direction in part["directions"].iloc[0].items():
             arrow = "↑" if direction == "higher" else "↓"
             table[f"{label} {name} {arrow}"] = pd.Series(
-                {m: _cell(r[f"{name}_mean"], r[f"{name}_std"]) for m, r in part.iterrows()})
+                {m: _cell(r, name) for m, r in part.iterrows()})
     flags = group.assign(flag=[f"{s.split('/', 1)[1]}: {f}" if f else "" for s, f in zip(group["suite"], group["flags"])])
     table["flags"] = flags.groupby("method")["flag"].agg(lambda f: "; ".join(x for x in f if x))
     return table.fillna("—").reset_index(drop=True)

@@ -1,0 +1,82 @@
+"""``simbench compare``: paired significance tests between two methods' stored results."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = """\
+Is method B really better than method A on a suite? Reads both methods' result
+files (no rerun), pairs their per-sample scores (the samples both scored) and,
+for every metric, runs the paired t test and the Wilcoxon signed-rank test
+(two-sided, scipy.stats), as the SIM papers did. A difference is called
+significant when both tests give p < ALPHA; the verdict names the better method,
+direction-aware (↑ higher is better, ↓ lower is better). No correction for
+testing several metrics is applied.
+
+examples:
+  simbench compare widefield wiener --suite static
+  simbench compare wiener rl-deconv --suite static --size full --results leaderboards/results
+  simbench compare wiener rl-deconv --suite static --size quick --alpha 0.01
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.harness.results import DEFAULT_RESULTS_DIR, ENV_RESULTS
+    from simbench.harness.stats import ALPHA
+
+    p = sub.add_parser("compare", help="paired tests: is method B better than method A?", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("method_a", metavar="A", help="first method")
+    p.add_argument("method_b", metavar="B", help="second method")
+    p.add_argument("--suite", "-s", required=True, help="suite (or suite group: each member in turn)")
+    p.add_argument("--size", default="full", help="suite size (default full)")
+    p.add_argument("--results", type=Path, default=None,
+                   help=f"results directory (default: ${ENV_RESULTS} or ./{DEFAULT_RESULTS_DIR})")
+    p.add_argument("--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})")
+    p.set_defaults(func=execute)
+
+
+def execute(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from simbench.cli.common import load_registry
+    from simbench.errors import SimbenchError
+    from simbench.harness.leaderboard import format_number
+    from simbench.harness.results import default_results_dir, load_record, result_path, run_key
+    from simbench.harness.stats import paired_test
+
+    if not 0 < args.alpha < 1:
+        raise SimbenchError(f"--alpha must be between 0 and 1; got {args.alpha}")
+    registry = load_registry(args)
+    results = args.results or default_results_dir()
+    for suite in registry.suite_group(args.suite):
+        suite.n_samples(args.size)  # unknown size → error
+        key = run_key(args.size, suite.default_seed, suite.default_seed)
+        records = []
+        for method in (args.method_a, args.method_b):
+            record = load_record(result_path(results, suite.name, method), key)
+            if record is None:
+                raise SimbenchError(f"no {suite.name} [{key}] results for {method!r} in "
+                                    f"{result_path(results, suite.name, method)}; run `simbench run --method "
+                                    f"{method} --suite {suite.name} --size {args.size}` first")
+            records.append(record)
+        a, b = (r.samples for r in records)
+        paired = [sid for sid in a if a[sid]["status"] == "ok" and b.get(sid, {}).get("status") == "ok"]
+        if len(paired) < 2:
+            raise SimbenchError(f"{suite.name} [{key}]: only {len(paired)} sample(s) scored by both methods; "
+                                "paired tests need at least 2")
+        rows = []
+        for name, spec in records[0].data["metrics"].items():
+            if name not in records[1].data["metrics"]:
+                continue
+            test = paired_test(name, spec["direction"], [a[s]["scores"][name] for s in paired],
+                               [b[s]["scores"][name] for s in paired])
+            arrow = "↑" if test.direction == "higher" else "↓"
+            rows.append([f"{name} {arrow}", format_number(test.mean_a), format_number(test.mean_b),
+                         f"{test.mean_b - test.mean_a:+.4g}", f"{test.p_t:.2g}", f"{test.p_wilcoxon:.2g}",
+                         test.verdict(args.method_a, args.method_b, args.alpha)])
+        print(f"{suite.name} [{key}]: {args.method_a} (A) vs {args.method_b} (B), {len(paired)} paired samples, "
+              f"significant when both p < {args.alpha:g}")
+        print(tabulate(rows, headers=["metric", "mean A", "mean B", "B − A", "p (paired t)", "p (Wilcoxon)",
+                                      "verdict"], disable_numparse=True))
+    return 0
