@@ -21,14 +21,15 @@ from simbench.cli import (
     mock_run,
     plugins,
     reconstruct,
+    report,
     run,
     score,
     simulate,
 )
 from simbench.errors import SimbenchError
 
-SUBCOMMANDS = (run, listing, leaderboard, compare, check, reconstruct, simulate, score, measure, mock_run, plugins,
-               manifest)
+SUBCOMMANDS = (run, listing, leaderboard, compare, check, report, reconstruct, simulate, score, measure, mock_run,
+               plugins, manifest)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.

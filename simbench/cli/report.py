@@ -1,0 +1,52 @@
+"""``simbench report``: figures and a Markdown report of a suite's results."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = """\
+Write PNG figures and a Markdown report for a suite from its result files:
+report.md (the leaderboard and the figures), metrics.png (every metric's mean
+and 95 % bootstrap interval per method; one bar group per regime for a suite
+group such as motion), crops.png (ground truth and each method on the same crop
+of one sample, with error maps: the methods are rerun on that sample) and, for
+swept suites (frame-delay), sweeps.png (every metric vs the sweep variable).
+
+examples:
+  simbench report --suite static --size quick --results leaderboards/results -o reports/static
+  simbench report --suite frame-delay --size quick --results leaderboards/results -o reports/frame-delay
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.harness.results import DEFAULT_RESULTS_DIR, ENV_RESULTS
+
+    p = sub.add_parser("report", help="figures and a Markdown report of a suite", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--suite", "-s", required=True, help="suite or suite group")
+    p.add_argument("--size", default="full", help="suite size of the results to report (default full)")
+    p.add_argument("--results", type=Path, default=None,
+                   help=f"results directory (default: ${ENV_RESULTS} or ./{DEFAULT_RESULTS_DIR})")
+    p.add_argument("-o", "--output", type=Path, default=Path("report"), help="output folder (default ./report)")
+    p.add_argument("--sample", type=int, default=0, help="index of the sample shown in crops.png (default 0)")
+    p.set_defaults(func=execute)
+
+
+def execute(args: argparse.Namespace) -> int:
+    from simbench.cli.common import current_hashes, load_registry
+    from simbench.errors import SimbenchError
+    from simbench.harness.report import ReportRequest, write_report
+    from simbench.harness.results import default_results_dir
+
+    registry = load_registry(args)
+    for suite in registry.suite_group(args.suite):  # unknown suite or size → one-line error
+        suite.n_samples(args.size)
+        if not 0 <= args.sample < suite.n_samples(args.size):
+            raise SimbenchError(f"--sample {args.sample}: {suite.name} [{args.size}] has samples 0 … "
+                                f"{suite.n_samples(args.size) - 1}")
+    request = ReportRequest(args.suite, args.results or default_results_dir(), args.output, args.size, args.sample)
+    try:
+        print(f"wrote {write_report(registry, request, current_hashes(registry))}")
+    except ValueError as exc:
+        raise SimbenchError(str(exc)) from None
+    return 0

@@ -1,0 +1,150 @@
+"""Figures and a Markdown report for one suite, from its result files.
+
+* ``crops.png``: ground truth and every method's reconstruction of one sample on the
+  same crop, each with its error map (prediction fitted to the normalised target, as
+  the fidelity metrics do, minus the target).  Reconstructions are not stored, so the
+  methods are rerun on that one sample.
+* ``metrics.png``: every metric's mean with its 95 % bootstrap interval per method;
+  for a suite group (e.g. ``motion``) one bar group per member (regime).
+* ``sweeps.png``: metric vs the suite's sweep variable (e.g. frame delay), if any.
+* ``report.md``: the leaderboard and the figures.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simbench.harness.leaderboard import plot_sweeps, render, summarise, sweep_frame
+from simbench.harness.results import iter_records
+from simbench.plugin.manager import Registry
+
+#: side of the crop shown in ``crops.png``, target pixels
+CROP_PX = 192
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    suite: str
+    results_dir: Path
+    output_dir: Path
+    size: str = "quick"
+    #: index of the sample shown in ``crops.png``
+    sample_index: int = 0
+
+
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend, imported only when figures are drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _crop(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[-2:]
+    y, x = (h - min(h, CROP_PX)) // 2, (w - min(w, CROP_PX)) // 2
+    return image[..., y:y + CROP_PX, x:x + CROP_PX]
+
+
+def plot_crops(registry: Registry, suite_name: str, methods: list[str], size: str, index: int, path: Path) -> Path:
+    """Ground truth and each method's reconstruction of sample ``index`` with error maps."""
+    from simbench.harness.runner import as_image
+    from simbench.metrics.base import MetricConfig
+    from simbench.metrics.fidelity import prepare
+
+    suite = registry.suite(suite_name)
+    sample = suite.make_sample(index, size, suite.default_seed)
+    panels = []
+    for name in methods:
+        try:
+            image = as_image(registry.method(name)().reconstruct(sample.raw), sample.target.shape)[0]
+        except Exception as exc:  # noqa: BLE001 - plugin code: a failed panel is shown as such
+            panels.append((name, None, f"{type(exc).__name__}"))
+            continue
+        fitted, target, _ = prepare(image, sample.target, MetricConfig())
+        panels.append((name, fitted, fitted - target))
+    target = prepare(sample.target, sample.target, MetricConfig())[1]
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, len(panels) + 1, figsize=(2.6 * (len(panels) + 1), 5.4), squeeze=False)
+    limit = max([float(np.abs(_crop(e)).max()) for _, p, e in panels if p is not None] + [1e-6])
+    axes[0][0].imshow(_crop(target), cmap="gray", vmin=0, vmax=1)
+    axes[0][0].set_title("ground truth")
+    axes[1][0].axis("off")
+    for column, (name, image, error) in enumerate(panels, start=1):
+        axes[0][column].set_title(name)
+        if image is None:
+            axes[0][column].text(0.5, 0.5, f"failed:\n{error}", ha="center", va="center")
+            axes[1][column].axis("off")
+            continue
+        axes[0][column].imshow(_crop(image), cmap="gray", vmin=0, vmax=1)
+        axes[1][column].imshow(_crop(error), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes[1][column].set_title("error", fontsize=9)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{sample.id}: central {CROP_PX}² crop; error = fitted reconstruction − normalised truth")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_metrics(frame: pd.DataFrame, path: Path) -> Path:
+    """A panel per metric: mean and 95 % bootstrap interval per method, grouped by suite (regime)."""
+    plt = _pyplot()
+    directions: dict[str, str] = frame["directions"].iloc[0]
+    suites = list(dict.fromkeys(frame["suite"]))
+    methods = sorted(set(frame["method"]))
+    fig, axes = plt.subplots(1, len(directions), figsize=(3.6 * len(directions), 3.4), squeeze=False)
+    width = 0.8 / len(methods)
+    for ax, (metric, direction) in zip(axes[0], directions.items()):
+        for k, method in enumerate(methods):
+            rows = frame[frame["method"] == method].set_index("suite").reindex(suites)
+            mean = rows[f"{metric}_mean"].to_numpy(dtype=float)
+            errors = np.abs(np.stack([mean - rows[f"{metric}_ci_low"], rows[f"{metric}_ci_high"] - mean]))
+            ax.bar(np.arange(len(suites)) + (k - (len(methods) - 1) / 2) * width, mean, width,
+                   yerr=np.nan_to_num(errors), capsize=2, label=method)
+        ax.set_xticks(range(len(suites)), [s.split("/", 1)[-1] for s in suites], fontsize=8)
+        ax.set_title(f"{metric} {'↑' if direction == 'higher' else '↓'}")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("mean over samples, 95 % bootstrap interval")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _save(fig: object, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)  # type: ignore[attr-defined]
+    _pyplot().close(fig)
+    return path
+
+
+def write_report(registry: Registry, request: ReportRequest,
+                 current_hashes: dict[tuple[str, str, int], str | None]) -> Path:
+    """Write the figures and ``report.md`` into ``request.output_dir``; return the Markdown file."""
+    records = [r for r in iter_records(request.results_dir, request.suite) if r.key == request.size]
+    if not records:
+        raise ValueError(f"no [{request.size}] results for {request.suite!r} under {request.results_dir}")
+    frame = summarise(records, current_hashes)
+    out = request.output_dir
+    figures = [("Metrics", plot_metrics(frame, out / "metrics.png"))]
+    members = list(dict.fromkeys(frame["suite"]))
+    methods = sorted((m for m in set(frame["method"]) if m in registry.methods), key=lambda m: (m != "widefield", m))
+    figures.append(("Reconstructions", plot_crops(registry, members[0], methods, request.size,
+                                                  request.sample_index, out / "crops.png")))
+    if not sweep_frame(records).empty:
+        figures.append(("Metrics vs the sweep variable",
+                        plot_sweeps(request.results_dir, request.suite, out / "sweeps.png")))
+    command = (f"simbench report --suite {request.suite} --size {request.size} --results {request.results_dir} "
+               f"-o {out}")
+    parts = [f"# Report: {request.suite} [{request.size}]\n",
+             f"From the result files in `{request.results_dir}`; regenerate with `{command}`.\n",
+             "## Leaderboard\n", render(request.results_dir, request.suite, "md", current_hashes)]
+    parts += [f"## {title}\n\n![{title}]({path.name})\n" for title, path in figures]
+    report = out / "report.md"
+    report.write_text("\n".join(parts))
+    return report
