@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from simbench import physics
 from simbench.errors import EstimationError, SimbenchError
+from simbench.learn import LearnedMethod, TrainingRecipe
 from simbench.method import Method
 from simbench.metrics.base import Metric, MetricConfig, ScoreInput
 from simbench.plugin.spec import hookimpl
@@ -29,6 +30,7 @@ __all__ = [
     "MODALITY_SIM2D",
     "EstimationError",
     "HexPattern",
+    "LearnedMethod",
     "Method",
     "Metric",
     "MetricConfig",
@@ -40,6 +42,7 @@ __all__ = [
     "SimbenchError",
     "StripePattern",
     "Suite",
+    "TrainingRecipe",
     "hookimpl",
     "physics",
     "upsample_bicubic",

@@ -25,11 +25,12 @@ from simbench.cli import (
     run,
     score,
     simulate,
+    train,
 )
 from simbench.errors import SimbenchError
 
 SUBCOMMANDS = (run, listing, leaderboard, compare, check, report, reconstruct, simulate, score, measure, mock_run,
-               plugins, manifest)
+               plugins, manifest, train)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.
@@ -45,6 +46,7 @@ examples:
   simbench compare widefield wiener --suite static  paired significance tests
   simbench check --suite static --size quick      regression gate against leaderboards/results
   simbench plugins                                installed plugins and any that failed to load
+  simbench train --method mlsim --suite static    train a learned method on the train pool
   simbench mock-run --method mymethod             check a method's contract in seconds
 """
 

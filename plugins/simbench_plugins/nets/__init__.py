@@ -1,0 +1,1 @@
+"""Torch networks of the learned plugins (imported only when a model is built)."""

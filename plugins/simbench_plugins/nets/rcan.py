@@ -1,0 +1,26 @@
+"""RCAN over the 9 raw frames with ×2 upsampling (ML-SIM's network family; SCIENCE.md §3).
+
+Head conv (frames → F), ``groups`` residual groups of ``blocks`` RCABs, a conv with a
+long skip, then the ×2 pixel-shuffle upsampler to one output channel.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from simbench_plugins.nets.blocks import ResidualGroup, Upsampler2x, conv3x3
+
+
+class RCAN(nn.Module):
+    """(B, frames, H, W) → (B, 1, 2H, 2W)."""
+
+    def __init__(self, frames: int, features: int, groups: int, blocks: int, reduction: int) -> None:
+        super().__init__()
+        self.head = conv3x3(frames, features)
+        self.body = nn.Sequential(*(ResidualGroup(features, blocks, reduction) for _ in range(groups)),
+                                  conv3x3(features, features))
+        self.tail = Upsampler2x(features, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat = self.head(x)
+        return self.tail(feat + self.body(feat))

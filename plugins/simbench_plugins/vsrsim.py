@@ -1,0 +1,42 @@
+"""Method ``vsrsim``: VSR-SIM, a spatio-temporal vision transformer (SCIENCE.md §3).
+
+Trained with the patterns in shuffled order (every cyclic start), so it serves
+rolling SIM: it reconstructs any 9 consecutive frames of the fixed cycle.
+Network: :mod:`simbench_plugins.nets.vsrsim`; weights and inference:
+:class:`simbench.learn.LearnedMethod`.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from simbench import LearnedMethod, TrainingRecipe, hookimpl
+
+
+class VSRSIM(LearnedMethod):
+    name = "vsrsim"
+    description = "VSR-SIM vision transformer (3D shifted windows + channel attention), ×2; any pattern order."
+    accepts_any_pattern_order = True
+    #: L1 loss, Adam 1e-4, multistep halving (SCIENCE.md §3)
+    recipe = TrainingRecipe(loss="l1", learning_rate=1e-4)
+    weights_package = "simbench_plugins.weights"
+    configs: ClassVar[dict[str, dict[str, Any]]] = {
+        # reference configuration, ≈13.9 M parameters (SCIENCE.md §3): embed 192, 5 groups × 6 blocks,
+        # 8 heads, window (2, 8, 8) shifted by half on alternate blocks, MLP ratio 2, patch (3, 4, 4),
+        # channel-attention branch of 12 blocks (64 features, as the RCAN comparisons)
+        "paper": {"frames": 9, "dim": 192, "groups": 5, "depth": 6, "heads": 8, "window": [2, 8, 8],
+                  "mlp_ratio": 2.0, "patch": [3, 4, 4], "features": 64, "ca_blocks": 12, "reduction": 16},
+        # trains on 2 CPU cores
+        "small": {"frames": 9, "dim": 32, "groups": 2, "depth": 2, "heads": 2, "window": [2, 8, 8],
+                  "mlp_ratio": 2.0, "patch": [3, 4, 4], "features": 16, "ca_blocks": 2, "reduction": 4},
+    }
+
+    @classmethod
+    def build(cls, config: dict[str, Any]):
+        from simbench_plugins.nets.vsrsim import VSRSIM as Network
+
+        return Network(**config)
+
+
+@hookimpl
+def simbench_methods() -> list[type[LearnedMethod]]:
+    return [VSRSIM]

@@ -1,0 +1,81 @@
+"""``simbench train``: train a learned method on a suite's train pool."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+HELP = """\
+Train a learned method (vsrsim, rbpn, mlsim, or a plugin's) on random crops of a
+suite's train pool: scenes disjoint from every benchmark sample. Uses the
+method's paper recipe (loss, Adam, learning-rate halving), shows progress and
+validation PSNR/SSIM on held-out train-pool samples, saves its state every
+--checkpoint-every steps and on Ctrl-C, and writes into --out:
+
+  <method>-<config>.safetensors   the weights (safetensors, no pickle)
+  <method>-<config>.json          model card: config, command, suite, seeds, steps,
+                                  wall time, validation scores, sha256
+  train.log                       the log
+  training-state.safetensors      model + optimiser state for --resume
+
+Use the weights in a benchmark run by naming them in SIMBENCH_WEIGHTS_<METHOD>
+(checked against the model card beside them when there is one):
+
+  SIMBENCH_WEIGHTS_VSRSIM=runs/vsrsim-small/vsrsim-small.safetensors \\
+      simbench run --method vsrsim --suite static --size quick
+
+Same settings and seed give the same batches; a resumed run draws exactly what
+an uninterrupted one would. Inference and training use CUDA when available
+(--device auto); set SIMBENCH_DEVICE for `simbench run`.
+
+examples:
+  simbench train --method mlsim --suite static --steps 200 --batch 2
+  simbench train --method vsrsim --suite static --config paper --device cuda --steps 100000 --batch 8
+  simbench train --method vsrsim --suite static --steps 400 --resume     # continue a run
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a learned method on a suite's train pool", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--method", "-m", required=True, help="a learned method (see `simbench list --methods`)")
+    p.add_argument("--suite", "-s", required=True, help="a suite with a train pool, e.g. static")
+    p.add_argument("--config", default="small", help="architecture: small (trains on a CPU, default) or paper "
+                   "(the published size, needs a GPU)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto (default): CUDA when available, else CPU")
+    p.add_argument("--steps", type=int, default=1000, help="optimiser steps (default 1000)")
+    p.add_argument("--batch", type=int, default=4, help="crops per step (default 4)")
+    p.add_argument("--crop", type=int, default=128,
+                   help="raw crop side in pixels; the target crop is twice it (default 128, as the paper)")
+    p.add_argument("--pool", type=int, default=32, help="train-pool samples held in memory (default 32)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the train pool, the crops and the initial weights")
+    p.add_argument("--validate-every", type=int, default=100, help="steps between validation scores (default 100)")
+    p.add_argument("--checkpoint-every", type=int, default=50, help="steps between saved states (default 50)")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default ./simbench-models/METHOD-CONFIG)")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=execute)
+
+
+def execute(args: argparse.Namespace) -> int:
+    from simbench.cli.common import load_registry
+    from simbench.errors import SimbenchError
+    from simbench.learn import LearnedMethod
+    from simbench.learn.train import TrainSettings, train
+
+    registry = load_registry(args)
+    method_cls = registry.method(args.method)
+    if not issubclass(method_cls, LearnedMethod):
+        raise SimbenchError(f"method {args.method!r} is not a learned method; nothing to train")
+    suite = registry.suite(args.suite)
+    settings = TrainSettings(config=args.config, steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
+                             pool=args.pool, validate_every=args.validate_every,
+                             checkpoint_every=args.checkpoint_every, device=args.device,
+                             command=shlex.join(["simbench", *sys.argv[1:]]))
+    out = args.out or Path("simbench-models") / f"{args.method}-{args.config}"
+    weights = train(method_cls, suite, settings, out, resume=args.resume, progress=not args.no_progress,
+                    log=lambda line: print(line, file=sys.stderr))
+    print(weights)
+    return 0

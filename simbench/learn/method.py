@@ -1,0 +1,133 @@
+"""The contract of a learned reconstruction method, and its inference path.
+
+A :class:`LearnedMethod` names its architecture configurations (``configs``),
+builds a torch network from one (``build``), optionally turns the normalised
+frames into the network's input (``prepare``, e.g. adding optical flow), and
+states the paper's training recipe (``recipe``).  Everything else is shared:
+weights loading and verification, frame order, normalisation and tiled,
+batched inference on CPU or CUDA.
+
+Weights: ``SIMBENCH_WEIGHTS_<METHOD>`` (method name upper-cased, ``-`` → ``_``)
+names a weights file to use; otherwise the file the plugin ships,
+``<weights_package>/<name>-<default_config>.safetensors``, whose model card
+must match it by sha256.  A user's file is checked against its card when one
+lies beside it.  ``SIMBENCH_DEVICE`` = ``auto`` (default) | ``cpu`` | ``cuda``.
+"""
+from __future__ import annotations
+
+import abc
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from simbench.errors import SimbenchError
+from simbench.method import Method
+from simbench.types import MODALITY_SIM2D, RawStack, Reconstruction
+
+if TYPE_CHECKING:
+    import torch
+
+ENV_DEVICE = "SIMBENCH_DEVICE"
+
+
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """A model's loss and optimiser (Adam) as its paper trained it (SCIENCE.md §3)."""
+
+    #: "l1" or "mse"
+    loss: str = "l1"
+    learning_rate: float = 1e-4
+    #: fractions of the run's steps after which the learning rate is multiplied by ``gamma``
+    milestones: tuple[float, ...] = (0.5, 0.75)
+    gamma: float = 0.5
+
+    def learning_rate_at(self, step: int, steps: int) -> float:
+        """Learning rate of step ``step`` (0-based) of a ``steps``-step run (multistep decay)."""
+        passed = sum(step >= fraction * steps for fraction in self.milestones)
+        return self.learning_rate * self.gamma ** passed
+
+
+def weights_env(method_name: str) -> str:
+    """Environment variable naming the weights of ``method_name`` (``SIMBENCH_WEIGHTS_VSRSIM``)."""
+    return "SIMBENCH_WEIGHTS_" + method_name.upper().replace("-", "_")
+
+
+class LearnedMethod(Method):
+    """A method whose reconstruction is a trained network (2D SIM, 9 frames → ×2 image)."""
+
+    modalities = (MODALITY_SIM2D,)
+    #: architecture hyperparameters per configuration name ("small", "paper", …), passed to :meth:`build`
+    configs: ClassVar[dict[str, dict[str, Any]]]
+    #: the configuration of the shipped weights
+    default_config: ClassVar[str] = "small"
+    recipe: ClassVar[TrainingRecipe] = TrainingRecipe()
+    #: package holding the shipped ``<name>-<default_config>.safetensors`` and its card; None: none shipped
+    weights_package: ClassVar[str | None] = None
+    #: inference tile and overlap in raw pixels (the tile is the training crop), and tiles per batch
+    tile: ClassVar[int] = 128
+    overlap: ClassVar[int] = 32
+    batch: ClassVar[int] = 4
+
+    @classmethod
+    @abc.abstractmethod
+    def build(cls, config: dict[str, Any]) -> torch.nn.Module:
+        """The untrained network of ``config``: (B, C, h, w) → (B, 1, 2h, 2w)."""
+
+    def prepare(self, frames: np.ndarray) -> np.ndarray:
+        """Network input (C, h, w) float32 from normalised frames (9, h, w) in the network's order."""
+        return frames
+
+    def __init__(self, weights: str | Path | None = None, device: str | None = None) -> None:
+        env = os.environ.get(weights_env(self.name))
+        self.weights: Path | None = Path(weights or env) if (weights or env) else None
+        self.device_name = device or os.environ.get(ENV_DEVICE, "auto")
+        self._loaded: tuple[torch.nn.Module, dict[str, Any]] | None = None
+
+    def shipped_weights(self) -> Path:
+        """Path of the weights this plugin ships (may not exist)."""
+        if self.weights_package is None:
+            raise SimbenchError(f"method {self.name!r} ships no weights; set {weights_env(self.name)}=PATH")
+        return Path(str(resources.files(self.weights_package))) / f"{self.name}-{self.default_config}.safetensors"
+
+    def load(self) -> tuple[torch.nn.Module, dict[str, Any]]:
+        """(network on its device, facts about the weights), loaded and verified once."""
+        if self._loaded is None:
+            from simbench.learn.checkpoint import load_into, read_card, read_weights, verify
+            from simbench.learn.tiling import resolve_device
+
+            path = self.weights or self.shipped_weights()
+            if self.weights is None and not path.exists():
+                raise SimbenchError(f"method {self.name!r}: no shipped weights at {path}; train some with "
+                                    f"`simbench train --method {self.name} --suite static` and set "
+                                    f"{weights_env(self.name)}=PATH")
+            card = read_card(path)
+            sha256 = verify(path, card, require_card=self.weights is None)
+            state, meta = read_weights(path)
+            if meta.get("method") != self.name:
+                raise SimbenchError(f"weights {path} are for method {meta.get('method')!r}, not {self.name!r}")
+            device = resolve_device(self.device_name)
+            model = self.build(meta["config"])
+            load_into(model, state, path)
+            info = {"file": path.name, "sha256": sha256, "config": meta.get("config_name"),
+                    "shipped": self.weights is None, "device": str(device)}
+            self._loaded = (model.to(device).eval(), info)
+        return self._loaded
+
+    def network_input(self, raw: RawStack) -> np.ndarray:
+        """The network's input (C, h, w) for a raw stack: ordered, normalised, prepared."""
+        from simbench.learn.data import network_frames
+
+        return self.prepare(network_frames(raw.frames, raw.frame_patterns, self.accepts_any_pattern_order))
+
+    def reconstruct(self, raw: RawStack) -> Reconstruction:
+        from simbench.learn.data import SCALE
+        from simbench.learn.tiling import tiled_inference
+
+        model, info = self.load()
+        device = next(model.parameters()).device
+        image = tiled_inference(model, self.network_input(raw), SCALE, self.tile, self.overlap, self.batch, device)
+        return Reconstruction(image, {"weights": info})

@@ -1,0 +1,215 @@
+"""The training loop shared by every learned method.
+
+One run trains ``method`` (a :class:`~simbench.learn.method.LearnedMethod`) in
+one configuration on random crops of a suite's train pool (see
+:mod:`simbench.learn.data`), with the method's recipe (loss, Adam, multistep
+learning-rate decay), seeded so that the same settings give the same weights
+on the same machine.  It scores a few held-out train-pool samples every
+``validate_every`` steps (PSNR/SSIM, normalised convention, tiled inference as
+at run time), saves its state every ``checkpoint_every`` steps and on Ctrl-C
+(``--resume`` continues from it; batches depend only on (seed, step), so a
+resumed run draws what an uninterrupted one would), and finally writes
+``<method>-<config>.safetensors``, its model card (``.json``) and ``train.log``
+in ``out``.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from simbench.errors import SimbenchError
+from simbench.learn import checkpoint
+from simbench.learn.data import SCALE, TrainPool
+from simbench.learn.method import LearnedMethod
+from simbench.learn.tiling import resolve_device, tiled_inference
+from simbench.suites.base import Suite
+
+STATE_FILE = "training-state.safetensors"
+LOG_FILE = "train.log"
+#: settings a resumed run must share with the saved state
+RESUME_KEYS = ("config", "batch", "crop", "seed", "pool", "validation")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What a training run does; all of it is recorded in the model card."""
+
+    config: str = "small"
+    steps: int = 1000
+    batch: int = 4
+    #: raw crop side in pixels; the target crop is 2× (SCIENCE.md §3: 128² → 256²)
+    crop: int = 128
+    seed: int = 0
+    #: train-pool samples held in memory (crops are drawn from them)
+    pool: int = 32
+    validation: int = 2
+    validate_every: int = 100
+    checkpoint_every: int = 50
+    device: str = "auto"
+    #: the exact command line, for the model card
+    command: str = ""
+
+
+def _loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    losses = {"l1": torch.nn.functional.l1_loss, "mse": torch.nn.functional.mse_loss}
+    if name not in losses:
+        raise SimbenchError(f"unknown loss {name!r}; known: {', '.join(losses)}")
+    return losses[name]
+
+
+def validate(model: torch.nn.Module, method: LearnedMethod, pool: TrainPool, device: torch.device) -> dict[str, float]:
+    """Mean PSNR/SSIM (normalised convention) of the model and of widefield on the validation samples."""
+    from simbench.metrics.base import MetricConfig
+    from simbench.metrics.fidelity import psnr, ssim
+    from simbench.resample import upsample_bicubic
+
+    config = MetricConfig()
+    scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "widefield_psnr": []}
+    for item in pool.validation:
+        pred = tiled_inference(model, item.inputs, SCALE, method.tile, method.overlap, method.batch, device)
+        scores["psnr"].append(psnr(pred, item.target, config))
+        scores["ssim"].append(ssim(pred, item.target, config))
+        scores["widefield_psnr"].append(psnr(upsample_bicubic(item.widefield, SCALE), item.target, config))
+    model.train()
+    return {key: round(float(np.mean(values)), 4) for key, values in scores.items()}
+
+
+def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings, out: Path, resume: bool = False,
+          progress: bool = True, log: Callable[[str], None] = print) -> Path:
+    """Train and write the weights, model card and log into ``out``; returns the weights path."""
+    from tqdm import tqdm
+
+    if settings.config not in method_cls.configs:
+        raise SimbenchError(f"method {method_cls.name!r} has no config {settings.config!r}; "
+                            f"configs: {', '.join(method_cls.configs)}")
+    if settings.steps < 1 or settings.batch < 1:
+        raise SimbenchError("--steps and --batch must be at least 1")
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / STATE_FILE
+    if state_path.exists() and not resume:
+        raise SimbenchError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
+
+    def append(line: str) -> None:
+        with open(out / LOG_FILE, "a") as handle:
+            handle.write(line + "\n")
+
+    def note(text: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}"
+        append(line)
+        log(line)
+
+    device = resolve_device(settings.device)
+    torch.manual_seed(settings.seed)
+    method = method_cls()
+    config = method_cls.configs[settings.config]
+    model = method_cls.build(config).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=method_cls.recipe.learning_rate)
+    step, elapsed, history = 0, 0.0, []
+    if resume and state_path.exists():
+        meta = checkpoint.load_training_state(state_path, model, optimizer)
+        saved = meta["settings"]
+        differ = [k for k in RESUME_KEYS if saved.get(k) != getattr(settings, k)]
+        if meta["method"] != method_cls.name or meta["suite"] != suite.name or differ:
+            raise SimbenchError(f"{state_path} was saved by another run (method {meta['method']!r}, suite "
+                                f"{meta['suite']!r}, differing settings: {', '.join(differ) or 'none'})")
+        step, elapsed, history = meta["step"], meta["elapsed_s"], meta["validation"]
+        note(f"resuming {method_cls.name}/{settings.config} at step {step}")
+    elif resume:
+        note(f"--resume: no saved state in {out}; starting afresh")
+    note(f"{settings.command or 'train'}: {method_cls.name}/{settings.config} on {suite.name} v{suite.version}, "
+         f"device {device}, {sum(p.numel() for p in model.parameters())} parameters")
+    pool = TrainPool(suite, method.prepare, method_cls.accepts_any_pattern_order, settings.pool,
+                     settings.validation, settings.seed)
+    note(f"train pool: {len(pool.items)} samples + {len(pool.validation)} validation, sha256 {pool.sha256[:16]}…")
+    loss_fn = _loss(method_cls.recipe.loss)
+
+    def save_state() -> None:
+        checkpoint.save_training_state(state_path, model, optimizer, {
+            "method": method_cls.name, "suite": suite.name, "step": step, "elapsed_s": elapsed,
+            "validation": history, "settings": asdict(settings)})
+
+    started = time.perf_counter() - elapsed
+    bar = tqdm(total=settings.steps, initial=step, disable=not progress, desc=f"train {method_cls.name}",
+               unit="step", dynamic_ncols=True)
+    try:
+        while step < settings.steps:
+            for group in optimizer.param_groups:
+                group["lr"] = method_cls.recipe.learning_rate_at(step, settings.steps)
+            x, y = (torch.from_numpy(a).to(device) for a in pool.batch(step, settings.batch, settings.crop))
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            elapsed = time.perf_counter() - started
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+            if step % 10 == 0:
+                append(f"step {step} loss {loss.item():.6f} lr {optimizer.param_groups[0]['lr']:.2e} "
+                       f"elapsed {elapsed:.1f}s")
+            if step % settings.validate_every == 0 or step == settings.steps:
+                scores = validate(model, method, pool, device)
+                history.append({"step": step, **scores})
+                note(f"step {step}: validation PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f} "
+                     f"(widefield {scores['widefield_psnr']:.2f} dB)")
+            if step % settings.checkpoint_every == 0:
+                save_state()
+    except KeyboardInterrupt:
+        save_state()
+        note(f"interrupted at step {step}; state saved, rerun with --resume")
+        raise
+    finally:
+        bar.close()
+    save_state()
+    weights = out / f"{method_cls.name}-{settings.config}.safetensors"
+    sha256 = checkpoint.save_weights(weights, model.state_dict(), {
+        "method": method_cls.name, "config_name": settings.config, "config": config})
+    card = _model_card(method_cls, suite, settings, model, pool, history, elapsed, weights, sha256)
+    checkpoint.write_card(checkpoint.card_path(weights), card)
+    note(f"wrote {weights} (sha256 {sha256[:16]}…) and its model card after {step} steps, {elapsed:.0f} s")
+    return weights
+
+
+def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings, model: torch.nn.Module,
+                pool: TrainPool, history: list[dict[str, Any]], elapsed: float, weights: Path,
+                sha256: str) -> dict[str, Any]:
+    """Everything needed to trust, reproduce or retrain the weights."""
+    from importlib.metadata import version
+
+    from simbench.harness.manifest import expected
+    from simbench.harness.provenance import cpu_name, git_state
+
+    manifest = expected(suite, "full", suite.default_seed) if "full" in suite.sizes else None
+    return {
+        "format": checkpoint.FORMAT,
+        "method": method_cls.name,
+        "config_name": settings.config,
+        "config": method_cls.configs[settings.config],
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "weights_file": weights.name,
+        "sha256": sha256,
+        "command": settings.command,
+        "suite": {"name": suite.name, "version": suite.version, "pool": "train",
+                  "test_content_hash": manifest.content_hash if manifest else None,
+                  "train_pool_sha256": pool.sha256,
+                  "train_samples": [item.sample_id for item in pool.items],
+                  "validation_samples": [item.sample_id for item in pool.validation]},
+        "seeds": {"suite": settings.seed, "torch": settings.seed, "batches": settings.seed},
+        "training": {**asdict(settings), "loss": method_cls.recipe.loss, "optimizer": "Adam",
+                     "learning_rate": method_cls.recipe.learning_rate, "milestones": list(method_cls.recipe.milestones),
+                     "gamma": method_cls.recipe.gamma,
+                     "examples_seen": settings.steps * settings.batch,
+                     "crop_raw_px": settings.crop, "crop_target_px": SCALE * settings.crop},
+        "wall_time_s": round(elapsed, 1),
+        "validation": history,
+        "environment": {"simbench": version("simbench"), "git": git_state(), "torch": torch.__version__,
+                        "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+                        "platform": platform.platform(), "cpu": cpu_name(), "device": str(resolve_device(settings.device))},
+    }

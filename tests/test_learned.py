@@ -1,0 +1,244 @@
+"""Learned methods (vsrsim, rbpn, mlsim) and their shared machinery (simbench.learn), on tiny
+configurations and a few steps: training itself never runs here."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import ClassVar
+
+import numpy as np
+import pytest
+import torch
+from simbench_plugins.mlsim import MLSIM
+from simbench_plugins.nets.blocks import count_parameters
+from simbench_plugins.rbpn import RBPN
+from simbench_plugins.vsrsim import VSRSIM
+
+from simbench.errors import SimbenchError
+from simbench.learn import checkpoint
+from simbench.learn.data import TrainPool, make_item, network_frames
+from simbench.learn.tiling import tiled_inference
+from simbench.learn.train import TrainSettings, train
+
+from conftest import run_cli
+
+#: parameter counts of the published networks (SCIENCE.md §3)
+PAPER_PARAMETERS = {VSRSIM: 13.9e6, RBPN: 2.36e6, MLSIM: 4.84e6}
+TINY = {
+    VSRSIM: {"frames": 9, "dim": 8, "groups": 1, "depth": 2, "heads": 2, "window": [2, 4, 4], "mlp_ratio": 2.0,
+             "patch": [3, 4, 4], "features": 4, "ca_blocks": 1, "reduction": 2},
+    RBPN: {"base": 4, "features": 4, "stages": 2, "resblocks": 1},
+    MLSIM: {"frames": 9, "features": 8, "groups": 1, "blocks": 1, "reduction": 2},
+}
+CHANNELS = {VSRSIM: 9, RBPN: 25, MLSIM: 9}
+METHODS = list(TINY)
+
+
+def _tiny(cls, seed=0):
+    torch.manual_seed(seed)
+    return cls.build(TINY[cls])
+
+
+@pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.name)
+def test_paper_configuration_matches_the_published_parameter_count(cls):
+    count = count_parameters(cls.build(cls.configs["paper"]))
+    assert abs(count / PAPER_PARAMETERS[cls] - 1) <= 0.02, count
+
+
+@pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.name)
+def test_shape_contract(cls):
+    x = torch.rand(2, CHANNELS[cls], 32, 24)
+    assert _tiny(cls)(x).shape == (2, 1, 64, 48)
+
+
+@pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.name)
+def test_loss_decreases_on_a_fixed_batch(cls):
+    model = _tiny(cls)
+    generator = torch.Generator().manual_seed(1)
+    x = torch.rand(2, CHANNELS[cls], 16, 16, generator=generator)
+    y = torch.nn.functional.interpolate(x[:, :1], scale_factor=2.0, mode="bilinear")
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(15):
+        loss = torch.nn.functional.l1_loss(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_vsrsim_shifted_windows_keep_wrapped_tokens_apart():
+    from simbench_plugins.nets.vsrsim import _shift_mask
+
+    mask = _shift_mask((4, 8, 8), (2, 4, 4), (1, 2, 2))
+    assert mask.shape == (2 * 2 * 2, 32, 32)
+    assert (mask[0] == 0).all()            # the first window holds one region only
+    assert (mask[-1] < 0).any()            # the last one mixes wrapped regions
+
+
+def test_rbpn_input_is_frames_then_eight_flows():
+    frames = np.random.default_rng(0).random((9, 24, 24), dtype=np.float32)
+    inputs = RBPN().prepare(frames)
+    assert inputs.shape == (25, 24, 24) and inputs.dtype == np.float32
+    np.testing.assert_array_equal(inputs[:9], frames)
+
+
+def test_save_load_round_trip_is_bit_identical(tmp_path):
+    model = _tiny(MLSIM)
+    path = tmp_path / "w.safetensors"
+    checkpoint.save_weights(path, model.state_dict(), {"method": "mlsim", "config": TINY[MLSIM]})
+    state, meta = checkpoint.read_weights(path)
+    again = _tiny(MLSIM, seed=5)
+    checkpoint.load_into(again, state, path)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, again.state_dict()[key]), key
+    assert meta["method"] == "mlsim" and meta["config"] == TINY[MLSIM]
+    x = torch.rand(1, 9, 16, 16)
+    assert torch.equal(model(x), again(x))
+
+
+def _weights_with_card(tmp_path, cls=MLSIM):
+    path = tmp_path / f"{cls.name}.safetensors"
+    sha = checkpoint.save_weights(path, _tiny(cls).state_dict(), {"method": cls.name, "config_name": "tiny",
+                                                                 "config": TINY[cls]})
+    checkpoint.write_card(checkpoint.card_path(path), {"sha256": sha})
+    return path
+
+
+def test_corrupted_weights_are_refused(tmp_path):
+    path = _weights_with_card(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(SimbenchError, match="does not match its model card"):
+        MLSIM(weights=path).load()
+    checkpoint.card_path(path).unlink()
+    path.write_bytes(b"not a safetensors file at all")
+    with pytest.raises(SimbenchError, match="not a readable safetensors"):
+        MLSIM(weights=path).load()
+
+
+def test_mismatched_weights_are_refused(tmp_path):
+    path = _weights_with_card(tmp_path, RBPN)
+    with pytest.raises(SimbenchError, match="for method 'rbpn', not 'mlsim'"):
+        MLSIM(weights=path).load()
+    state = _tiny(MLSIM).state_dict()
+    state["head.weight"] = torch.zeros(3, 3)
+    other = tmp_path / "other.safetensors"
+    checkpoint.save_weights(other, state, {"method": "mlsim", "config": TINY[MLSIM]})
+    with pytest.raises(SimbenchError, match="do not fit the architecture: wrong shape head.weight"):
+        MLSIM(weights=other).load()
+
+
+def test_weights_come_from_the_environment(tmp_path, monkeypatch):
+    path = _weights_with_card(tmp_path)
+    monkeypatch.setenv("SIMBENCH_WEIGHTS_MLSIM", str(path))
+    _, info = MLSIM().load()
+    assert info["file"] == path.name and not info["shipped"] and info["config"] == "tiny"
+
+
+class _TinyTrainable(MLSIM):
+    configs: ClassVar[dict] = {"tiny": TINY[MLSIM]}
+    tile, overlap = 32, 8
+
+
+def test_training_pool_is_the_train_pool_and_disjoint_from_the_test_samples(registry):
+    suite = registry.suite("static")
+    pool = TrainPool(suite, lambda f: f, any_order=False, size=2, validation=1, seed=0)
+    train_ids = {it.sample_id for it in pool.items + pool.validation}
+    assert all(i.startswith("static-train-") for i in train_ids)
+    train_samples = [suite.make_train_sample(i, 0) for i in range(2)]
+    test_samples = [suite.make_sample(i, "quick", 0) for i in range(2)]
+    assert {s.meta["pool"] for s in train_samples} == {"train"}
+    image_sources = {s.meta["source"] for s in train_samples if s.meta["kind"] == "image"}
+    assert image_sources.isdisjoint({s.meta["source"] for s in test_samples if s.meta["kind"] == "image"})
+    for a, b in zip(train_samples, test_samples):
+        assert not np.array_equal(a.target, b.target)
+    with pytest.raises(SimbenchError, match="not from the train pool"):
+        make_item(test_samples[0], lambda f: f, any_order=False, roll=None)
+
+
+def test_order_agnostic_methods_see_still_scenes_with_a_cyclic_start(registry):
+    sample = registry.suite("static").make_train_sample(1, 0)
+    item = make_item(sample, lambda f: f, any_order=True, roll=3)
+    canonical = network_frames(sample.raw.frames, sample.raw.frame_patterns, any_order=False)
+    np.testing.assert_allclose(item.inputs, np.roll(canonical, 3, axis=0), atol=1e-6)
+
+
+def test_train_resume_and_use_the_weights(registry, tmp_path, monkeypatch):
+    """A run interrupted (Ctrl-C) after two steps and resumed equals an uninterrupted one bit for bit;
+    the weights reconstruct through SIMBENCH_WEIGHTS_<METHOD>, deterministically."""
+    suite = registry.suite("static")
+    settings = TrainSettings(config="tiny", steps=3, batch=2, crop=16, pool=1, validation=1, validate_every=3,
+                             checkpoint_every=5, device="cpu", command="test")
+    straight = train(_TinyTrainable, suite, settings, tmp_path / "a", progress=False, log=lambda s: None)
+    batch = TrainPool.batch
+
+    def interrupted(self, step, size, crop):
+        if step == 2:
+            raise KeyboardInterrupt
+        return batch(self, step, size, crop)
+
+    monkeypatch.setattr(TrainPool, "batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(_TinyTrainable, suite, settings, tmp_path / "b", progress=False, log=lambda s: None)
+    monkeypatch.setattr(TrainPool, "batch", batch)
+    with pytest.raises(SimbenchError, match="--resume"):
+        train(_TinyTrainable, suite, settings, tmp_path / "b", progress=False, log=lambda s: None)
+    resumed = train(_TinyTrainable, suite, settings, tmp_path / "b", resume=True, progress=False,
+                    log=lambda s: None)
+    a, _ = checkpoint.read_weights(straight)
+    b, _ = checkpoint.read_weights(resumed.parent / straight.name)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    card = json.loads(checkpoint.card_path(straight).read_text())
+    assert card["sha256"] == checkpoint.sha256_file(straight)
+    assert card["training"]["steps"] == 3 and card["validation"][-1]["step"] == 3
+    assert card["suite"]["name"] == "static" and card["suite"]["train_samples"] == ["static-train-000000"]
+    monkeypatch.setenv("SIMBENCH_WEIGHTS_MLSIM", str(straight))
+    raw = suite.make_sample(0, "quick", 0).raw
+    raw = dataclasses.replace(raw, frames=raw.frames[:, :48, :40])
+    first = _TinyTrainable().reconstruct(raw)
+    second = _TinyTrainable().reconstruct(raw)
+    assert first.image.shape == (96, 80)
+    np.testing.assert_array_equal(first.image, second.image)
+    assert first.info["weights"]["sha256"] == card["sha256"]
+
+
+def test_tiles_blend_to_the_untiled_result_for_a_local_network():
+    torch.manual_seed(0)
+    local = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.Conv2d(8, 4, 3, padding=1), torch.nn.PixelShuffle(2))
+    x = np.random.default_rng(0).random((3, 70, 53), dtype=np.float32)
+    whole = local(torch.from_numpy(x)[None])[0, 0].detach().numpy()
+    tiled = tiled_inference(local, x, 2, tile=24, overlap=12, batch=3, device=torch.device("cpu"))
+    assert tiled.shape == (140, 106)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+def test_tiles_approach_the_untiled_result_for_a_network_with_global_attention():
+    model = _tiny(MLSIM)
+    x = np.random.default_rng(1).random((9, 64, 64), dtype=np.float32)
+    whole = model(torch.from_numpy(x)[None])[0, 0].detach().numpy()
+    tiled = tiled_inference(model, x, 2, tile=48, overlap=16, batch=4, device=torch.device("cpu"))
+    interior = (slice(16, -16), slice(16, -16))
+    error = np.abs(tiled - whole)[interior].max() / np.ptp(whole[interior])
+    assert error < 0.05, error
+
+
+def test_train_cli_teaches_and_refuses_classical_methods(tmp_path):
+    helped = run_cli("train", "--help")
+    assert helped.returncode == 0 and "SIMBENCH_WEIGHTS_" in helped.stdout and "--resume" in helped.stdout
+    refused = run_cli("train", "--method", "wiener", "--suite", "static", "--out", str(tmp_path))
+    assert refused.returncode == 2 and "not a learned method" in refused.stderr
+
+
+@pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.name)
+def test_shipped_weights_match_their_model_card(cls):
+    method = cls()
+    path = method.shipped_weights()
+    if not path.exists():
+        pytest.skip(f"no shipped weights for {cls.name} yet")
+    _, info = method.load()
+    card = json.loads(checkpoint.card_path(path).read_text())
+    assert info["sha256"] == card["sha256"] and info["shipped"]
