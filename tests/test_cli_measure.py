@@ -114,3 +114,45 @@ def test_bad_inputs_give_one_error_line(case: str, pair, tmp_path, capsys) -> No
     assert code != 0 and captured.out == ""
     lines = _error_lines(captured.err)
     assert len(lines) == 1 and "error" in lines[0] and expected in lines[0]
+
+
+def _blobs(shape: tuple[int, int, int], sigma_px: tuple[float, float, float], n: int,
+           rng: np.random.Generator) -> np.ndarray:
+    """``n`` Gaussian blobs of per-axis σ (pixels) at random positions ≥ 5σ from the edges."""
+    grids = np.ogrid[tuple(slice(0, s) for s in shape)]
+    volume = np.zeros(shape, np.float32)
+    for _ in range(n):
+        centre = [rng.uniform(5 * s, size - 5 * s) for s, size in zip(sigma_px, shape)]
+        volume += np.exp(-0.5 * sum(((g - c) / s) ** 2 for g, c, s in zip(grids, centre, sigma_px)))
+    return volume
+
+
+def test_fwhm_of_a_volume_end_to_end(tmp_path, capsys) -> None:
+    """Isolated Gaussian blobs of known σ: the CLI reports 2.355 σ per axis in nm (x, y, z)."""
+    sigma = (3.0, 2.0, 2.5)  # z, y, x in voxels
+    voxel = (100.0, 40.0, 40.0)
+    path = write_image(tmp_path / "vol.tif", _blobs((64, 96, 96), sigma, 3, np.random.default_rng(5)), voxel[1])
+    assert main(["measure", "fwhm", str(path), "--z-step", "100", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for axis, s, v in zip("zyx", sigma, voxel):
+        assert data[f"fwhm_{axis}_nm"] == pytest.approx(2 * np.sqrt(2 * np.log(2)) * s * v, rel=0.03), axis
+    assert main(["measure", "fwhm", str(path), "--z-step", "100"]) == 0
+    assert capsys.readouterr().out.startswith("ACF-FWHM: x ")
+
+
+@pytest.mark.parametrize("case", ["no z-step", "one plane", "nan", "bad z-step"])
+def test_fwhm_bad_inputs_are_one_line_errors(case: str, tmp_path) -> None:
+    volume = _blobs((16, 48, 48), (1.5, 1.5, 1.5), 1, np.random.default_rng(6))
+    args = ["--z-step", "100"]
+    if case == "no z-step":
+        args, expected = [], "--z-step"
+    elif case == "one plane":
+        volume, expected = volume[:1], "one plane"
+    elif case == "nan":
+        volume[3, 4, 5], expected = np.nan, "NaN"
+    else:
+        args, expected = ["--z-step", "deep"], "deep"
+    path = write_image(tmp_path / "vol.tif", volume, 40.0)
+    proc = run_cli("measure", "fwhm", str(path), *args)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert len(_error_lines(proc.stderr)) == 1 and expected in proc.stderr, proc.stderr

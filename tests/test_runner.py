@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -250,7 +251,8 @@ class GainSuite(StaticSuite):
 
 def test_suite_options_change_identity_and_hash(registry, tmp_path):
     registry.suites["gain-static"] = GainSuite()
-    request = dict(methods=["widefield"], suite="gain-static", size="quick", results_dir=tmp_path, progress=False)
+    request = {"methods": ["widefield"], "suite": "gain-static", "size": "quick", "results_dir": tmp_path,
+               "progress": False}
     plain = runner.run(registry, runner.RunRequest(**request)).records[0]
     gained = runner.run(registry, runner.RunRequest(**request, suite_options={"gain": "2.5"})).records[0]
     assert (plain.key, gained.key) == ("quick", "quick[gain=2.5]")
@@ -310,3 +312,39 @@ def test_methods_without_any_pattern_order_are_skipped_with_a_reason(registry, t
     assert {r["status"] for r in rows["widefield"]} == {"ok"}
     assert outcome.failed == {"fixed-order": 0, "widefield": 0}
     assert "6 skipped" in render(tmp_path, "any-order-static", "plain", {})
+
+
+class _MeasuredSuite(StaticSuite):
+    """A static suite whose samples carry a measurement (counted)."""
+
+    name = "measured-static"
+    calls: ClassVar[list[int]] = []
+
+    def measure(self, index, size, seed):
+        self.calls.append(index)
+        return {"brightness": float(self.make_sample(index, size, seed).target.mean())}
+
+
+def test_measurements_enter_the_rows_without_changing_the_digest(registry, tmp_path, monkeypatch):
+    """Measurements are copied into each row's meta (from the manifest when it has them, else
+    measured during the run) and are not part of the sample's checksum."""
+    from simbench.harness import manifest
+    from simbench.harness.digest import content_hash, sample_digest
+
+    suite = _MeasuredSuite()
+    registry.suites[suite.name] = suite
+    request = runner.RunRequest(methods=["widefield"], suite=suite.name, size="quick", results_dir=tmp_path,
+                                progress=False)
+    rows = list(runner.run(registry, request).records[0].samples.values())
+    assert suite.calls == list(range(6))
+    for i, row in enumerate(rows):
+        sample = suite.make_sample(i, "quick", 0)
+        assert row["digest"] == sample_digest(sample) and "brightness" not in sample.meta
+        assert row["meta"] == {**sample.meta, "brightness": float(sample.target.mean())}
+    # with a manifest that holds them, nothing is measured during the run
+    entry = manifest.SizeManifest({r["id"]: r["digest"] for r in rows}, content_hash(r["digest"] for r in rows),
+                                  {r["id"]: {"brightness": -1.0} for r in rows})
+    monkeypatch.setattr(manifest, "expected", lambda *a: entry)
+    suite.calls.clear()
+    again = runner.run(registry, dataclasses.replace(request, results_dir=tmp_path / "again"))
+    assert suite.calls == [] and {r["meta"]["brightness"] for r in again.records[0].samples.values()} == {-1.0}

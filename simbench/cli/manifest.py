@@ -7,8 +7,11 @@ from pathlib import Path
 HELP = """\
 Generate every sample of a suite (default seed, every size) and write the
 sha256 of each, with the suite's content hash, to datasets/<suite>.json in the
-source checkout. Run it after bumping a suite's version. With --check, only
-verify that regeneration matches the committed manifest (exit 1 if not).
+source checkout; suites that measure their samples (the motion regimes and
+rolling: TV-L1 optical flow, slow) also get each sample's measurements and a
+per-size summary. Run it after bumping a suite's version. With --check, only
+verify that regeneration matches the committed manifest's checksums (exit 1
+if not; measurements are not redone).
 """
 
 
@@ -18,15 +21,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", action="append", default=None, help="only this size (repeatable)")
     p.add_argument("--check", action="store_true", help="verify instead of writing")
     p.add_argument("--out", type=Path, default=None, help="manifest directory (default: the checkout's datasets/)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes generating samples (default 1; the output does not depend on it)")
     p.set_defaults(func=execute)
 
 
-def execute(args: argparse.Namespace) -> int:
+def _describe(suite, indices: list[int], size: str, measure: list[bool]) -> list[tuple[str, dict]]:
+    """(sha256, measurements or {}) of samples ``indices`` (a worker's contiguous share);
+    ``measure[k]``: whether to measure ``indices[k]``."""
+    from simbench.harness.digest import sample_digest
 
+    return [(sample_digest(suite.make_sample(i, size, suite.default_seed)),
+             suite.measure(i, size, suite.default_seed) if m else {}) for i, m in zip(indices, measure)]
+
+
+def execute(args: argparse.Namespace) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
     from tqdm import tqdm
 
     from simbench.cli.common import load_registry, warn
-    from simbench.harness.digest import content_hash, sample_digest
+    from simbench.errors import SimbenchError
+    from simbench.harness.digest import content_hash
     from simbench.harness.manifest import load_manifest, manifest_path_in_source
     from simbench.harness.results import atomic_write_json
 
@@ -35,19 +52,40 @@ def execute(args: argparse.Namespace) -> int:
     sizes = args.size or list(suite.sizes)
     for size in sizes:
         suite.n_samples(size)
+    if args.workers < 1:
+        raise SimbenchError(f"--workers must be >= 1; got {args.workers}")
     committed = load_manifest(suite.manifest_name) or {}
     if committed.get("version") != suite.version:
         committed = {}
     manifest = {"suite": suite.name, "version": suite.version, "seed": suite.default_seed,
                 "sizes": dict(committed.get("sizes", {}))}
     digests: dict[str, str] = {}
+    measurements: dict[str, dict] = dict(committed.get("measurements", {}))
+    summaries: dict[str, dict] = dict(committed.get("summary", {}))
     for size in sizes:
         ids = [suite.sample_id(i) for i in range(suite.n_samples(size))]
-        for i, sid in enumerate(tqdm(ids, desc=f"{suite.name}/{size}", disable=None)):
-            if sid not in digests:
-                digests[sid] = sample_digest(suite.make_sample(i, size, suite.default_seed))
+        todo = [i for i, sid in enumerate(ids) if sid not in digests]
+        # contiguous shares: suites that share work between neighbouring samples (rolling) keep it
+        shares = [list(c) for c in np.array_split(todo, args.workers) if len(c)]
+        pool = ProcessPoolExecutor(len(shares)) if len(shares) > 1 else None
+        # measurements of this version already in the manifest are kept (not redone)
+        measure = [[not args.check and ids[i] not in measurements for i in share] for share in shares]
+        try:
+            with tqdm(total=len(todo), desc=f"{suite.name}/{size}", disable=None) as bar:
+                for share, described in zip(shares, (pool.map if pool else map)(
+                        _describe, [suite] * len(shares), shares, [size] * len(shares), measure)):
+                    for i, (digest, measured) in zip(share, described):
+                        digests[ids[i]] = digest
+                        if measured:
+                            measurements[ids[i]] = measured
+                    bar.update(len(share))
+        finally:
+            if pool:
+                pool.shutdown()
         manifest["sizes"][size] = {"n": len(ids), "content_hash": content_hash(digests[s] for s in ids),
                                    "samples": {s: digests[s] for s in ids}}
+        if not args.check and all(s in measurements for s in ids):
+            summaries[size] = suite.summarize([measurements[s] for s in ids])
     if args.check:
         bad = [size for size in sizes
                if committed.get("sizes", {}).get(size) != manifest["sizes"][size]]
@@ -55,7 +93,11 @@ def execute(args: argparse.Namespace) -> int:
             warn(f"suite {suite.name} v{suite.version} size {size}: regenerated samples differ from the manifest")
         print("manifest matches" if not bad else "manifest MISMATCH")
         return 1 if bad else 0
+    if measurements:
+        manifest["summary"] = summaries
+        manifest["measurements"] = {s: measurements[s] for s in sorted(measurements)}
     out = (args.out or manifest_path_in_source()) / f"{suite.manifest_name}.json"
     atomic_write_json(out, manifest)
     print(f"wrote {out}")
     return 0
+

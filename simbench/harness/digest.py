@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
 
 
-def _update_array(h: "hashlib._Hash", a: np.ndarray) -> None:
+def _update_array(h: hashlib._Hash, a: np.ndarray) -> None:
     a = np.ascontiguousarray(a)
     h.update(canonical_json([a.dtype.str, list(a.shape)]))
     h.update(a.tobytes())

@@ -2,7 +2,9 @@
 
 A manifest (``datasets/<suite>.json``, shipped as package data of
 ``simbench_datasets``) holds, for the default seed and each size, the sha256
-of every sample and the resulting content hash.  The runner checks every
+of every sample and the resulting content hash; for suites that measure their
+samples (e.g. optical flow), also each sample's measurements and, per size, the
+suite's summary of them (not hashed).  The runner checks every
 sample it generates against it, so a generator change without a version
 bump is an error, never a silent change of the benchmark.
 """
@@ -26,6 +28,8 @@ class SizeManifest:
 
     digests: dict[str, str]
     content_hash: str
+    #: per sample id, the suite's :meth:`~simbench.suites.base.Suite.measure` results
+    measurements: dict[str, dict[str, Any]]
 
 
 def manifest_path_in_source() -> Path:
@@ -51,7 +55,9 @@ def expected(suite: Suite, size: str, seed: int) -> SizeManifest | None:
     entry = manifest.get("sizes", {}).get(size)
     if entry is None:
         return None
-    return SizeManifest(digests=entry["samples"], content_hash=entry["content_hash"])
+    measured = manifest.get("measurements", {})
+    return SizeManifest(digests=entry["samples"], content_hash=entry["content_hash"],
+                        measurements={sid: measured[sid] for sid in entry["samples"] if sid in measured})
 
 
 class DigestMismatchError(SimbenchError):

@@ -26,13 +26,15 @@ Definitions (used by the calibration of the motion regimes, reported per sample)
   set of 10-50 sequences).
 
 Speed: TV-L1 on a 512² pair takes 3-4 s on one CPU core; ``downsample=2``
-(2x2 block means, 256², flow x 2) takes 0.7-1 s and agreed with full
-resolution within a few percent on the calibration sequences (see the
-calibration record), so it is the default.
+(2x2 block means, 256², flow x 2) takes 0.7-1 s but its maxima differ from
+full resolution's (calibration record), so measurements are at full resolution.
+Suites therefore measure flow once, when their manifest is written, and store it
+there (see :meth:`simbench.suites.base.Suite.measure`).
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -40,7 +42,8 @@ from skimage.filters import window
 from skimage.registration import optical_flow_tvl1, phase_cross_correlation
 from skimage.transform import downscale_local_mean
 
-__all__ = ["MAX_PERCENTILE", "flow_statistics", "measure_flow", "regime_statistics"]
+__all__ = ["MAX_PERCENTILE", "PairFlow", "flow_statistics", "measure_flow", "measure_pairs", "regime_statistics",
+           "summarize_pairs"]
 
 #: Percentile of the pooled magnitudes reported as a sample's (robust) maximum.
 MAX_PERCENTILE = 99.99
@@ -156,6 +159,58 @@ def _pooled(magnitudes: list[np.ndarray]) -> dict[str, float]:
     return {"median": float(np.median(pooled)), "max": float(np.percentile(pooled, MAX_PERCENTILE))}
 
 
+@dataclass(frozen=True)
+class PairFlow:
+    """The measured flow of one consecutive pair (index, index + 1)."""
+
+    index: int
+    #: flow magnitudes (pixels of the frames) at the pair's valid pixels
+    magnitude: np.ndarray
+    valid_fraction: float
+
+
+def measure_pairs(frames: np.ndarray, pairs: list[int] | None = None, *, downsample: int = DEFAULT_DOWNSAMPLE,
+                  register: bool = True, border_px: int = DEFAULT_BORDER_PX, **tvl1) -> list[PairFlow]:
+    """Flow magnitudes of the consecutive pairs (i, i + 1), i in ``pairs`` (default: all n - 1),
+    of a sequence (n, H, W); arguments as :func:`flow_statistics`."""
+    frames = np.asarray(frames, dtype=np.float32)
+    if frames.ndim != 3 or frames.shape[0] < 2:
+        raise ValueError(f"need (n >= 2, H, W) frames; got shape {frames.shape}")
+    indices = list(range(frames.shape[0] - 1)) if pairs is None else [int(i) for i in pairs]
+    if not indices or min(indices) < 0 or max(indices) >= frames.shape[0] - 1:
+        raise ValueError(f"pairs must index 0 .. {frames.shape[0] - 2}; got {pairs}")
+    measured = []
+    for i in indices:
+        flow, mask = measure_flow(frames[i], frames[i + 1], downsample=downsample, register=register, **tvl1)
+        if border_px:
+            mask[:border_px] = mask[-border_px:] = False
+            mask[:, :border_px] = mask[:, -border_px:] = False
+        magnitude = np.hypot(flow[0], flow[1])[mask]
+        if magnitude.size == 0:
+            raise ValueError(f"no valid pixel in pair {i}: the frames share no content")
+        measured.append(PairFlow(i, magnitude, float(mask.mean())))
+    return measured
+
+
+def summarize_pairs(measured: list[PairFlow], subsets: dict[str, list[int]] | None = None) -> dict:
+    """Pooled statistics of measured pairs (the keys of :func:`flow_statistics` but the
+    settings and the wall time)."""
+    magnitudes = [p.magnitude for p in measured]
+    pooled = np.concatenate(magnitudes)
+    by_index = {p.index: p.magnitude for p in measured}
+    subset_stats = {}
+    for name, subset in (subsets or {}).items():
+        missing = set(subset) - set(by_index)
+        if missing:
+            raise ValueError(f"subset {name!r} has unmeasured pairs {sorted(missing)}")
+        subset_stats[name] = _pooled([by_index[i] for i in subset])
+    per_pair = [{"index": p.index, **_pooled([p.magnitude]), "raw_max": float(p.magnitude.max()),
+                 "valid_fraction": p.valid_fraction} for p in measured]
+    return {**_pooled(magnitudes), "raw_max": float(pooled.max()), "p99_9": float(np.percentile(pooled, 99.9)),
+            "valid_fraction": float(np.mean([p.valid_fraction for p in measured])),
+            "subsets": subset_stats, "pairs": per_pair, "max_percentile": MAX_PERCENTILE}
+
+
 def flow_statistics(frames: np.ndarray, *, pairs: list[int] | None = None,
                     subsets: dict[str, list[int]] | None = None, downsample: int = DEFAULT_DOWNSAMPLE,
                     register: bool = True, border_px: int = DEFAULT_BORDER_PX, **tvl1) -> dict:
@@ -169,38 +224,10 @@ def flow_statistics(frames: np.ndarray, *, pairs: list[int] | None = None,
     valid_fraction), the settings and ``seconds`` (wall time).  Definitions in the
     module docstring.
     """
-    frames = np.asarray(frames, dtype=np.float32)
-    if frames.ndim != 3 or frames.shape[0] < 2:
-        raise ValueError(f"need (n >= 2, H, W) frames; got shape {frames.shape}")
-    indices = list(range(frames.shape[0] - 1)) if pairs is None else [int(i) for i in pairs]
-    if not indices or min(indices) < 0 or max(indices) >= frames.shape[0] - 1:
-        raise ValueError(f"pairs must index 0 .. {frames.shape[0] - 2}; got {pairs}")
     start = time.perf_counter()
-    magnitudes, per_pair = [], []
-    for i in indices:
-        flow, mask = measure_flow(frames[i], frames[i + 1], downsample=downsample, register=register, **tvl1)
-        if border_px:
-            mask[:border_px] = mask[-border_px:] = False
-            mask[:, :border_px] = mask[:, -border_px:] = False
-        magnitude = np.hypot(flow[0], flow[1])[mask]
-        if magnitude.size == 0:
-            raise ValueError(f"no valid pixel in pair {i}: the frames share no content")
-        magnitudes.append(magnitude)
-        per_pair.append({"index": i, **_pooled([magnitude]), "raw_max": float(magnitude.max()),
-                         "valid_fraction": float(mask.mean())})
-    pooled = np.concatenate(magnitudes)
-    by_index = dict(zip(indices, magnitudes))
-    subset_stats = {}
-    for name, subset in (subsets or {}).items():
-        missing = set(subset) - set(by_index)
-        if missing:
-            raise ValueError(f"subset {name!r} has unmeasured pairs {sorted(missing)}")
-        subset_stats[name] = _pooled([by_index[i] for i in subset])
-    return {**_pooled(magnitudes), "raw_max": float(pooled.max()), "p99_9": float(np.percentile(pooled, 99.9)),
-            "valid_fraction": float(np.mean([p["valid_fraction"] for p in per_pair])),
-            "subsets": subset_stats, "pairs": per_pair, "max_percentile": MAX_PERCENTILE,
-            "downsample": int(downsample), "register": bool(register), "border_px": int(border_px),
-            "seconds": time.perf_counter() - start}
+    measured = measure_pairs(frames, pairs, downsample=downsample, register=register, border_px=border_px, **tvl1)
+    return {**summarize_pairs(measured, subsets), "downsample": int(downsample), "register": bool(register),
+            "border_px": int(border_px), "seconds": time.perf_counter() - start}
 
 
 def regime_statistics(samples: list[dict]) -> dict:

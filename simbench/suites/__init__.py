@@ -8,8 +8,8 @@ from simbench.suites.base import Suite
 @hookimpl
 def simbench_suites() -> list[Suite]:
     from simbench.suites.frame_delay import FrameDelaySuite
+    from simbench.suites.motion import MOTION_SUITES
+    from simbench.suites.rolling import RollingSuite
     from simbench.suites.static import StaticSuite
 
-    # motion/* and rolling (simbench/suites/motion.py, rolling.py) join once their manifests
-    # and full-size leaderboards are committed (issue 4, in progress)
-    return [StaticSuite(), FrameDelaySuite()]
+    return [StaticSuite(), *(s() for s in MOTION_SUITES), RollingSuite(), FrameDelaySuite()]

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from simbench.errors import SimbenchError, UnknownNameError
 from simbench.types import Sample
@@ -55,7 +56,7 @@ class Suite(abc.ABC):
                 raise UnknownNameError(f"option of suite {self.name!r}", key, known)
         self.option_values: dict[str, Any] = {o.name: values.get(o.name, o.default) for o in self.options}
 
-    def configured(self, texts: dict[str, str]) -> "Suite":
+    def configured(self, texts: dict[str, str]) -> Suite:
         """A copy of this suite with options parsed from ``NAME=VALUE`` texts."""
         known = {o.name: o for o in self.options}
         values = {}
@@ -89,3 +90,15 @@ class Suite(abc.ABC):
     @abc.abstractmethod
     def make_sample(self, index: int, size: str, seed: int) -> Sample:
         """Generate sample ``index`` of ``size`` from ``seed``."""
+
+    def measure(self, index: int, size: str, seed: int) -> dict[str, Any]:
+        """Measurements that describe sample ``index`` without being part of it (e.g. its
+        optical flow): JSON-able, not hashed (their floats may differ in the last bits
+        between machines).  ``simbench manifest`` records them for the default seed, and
+        the runner copies them into each result row's ``meta``, calling this only for
+        samples the manifest lacks (other seeds, changed options)."""
+        return {}
+
+    def summarize(self, measurements: list[dict[str, Any]]) -> dict[str, Any]:
+        """Suite-level report of :meth:`measure` results (written to the manifest per size)."""
+        return {}

@@ -10,18 +10,17 @@ direction, pattern jitter, noise), so each scene is a clean sweep.  The sample's
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import ClassVar
 
 import numpy as np
 
 from simbench.suites.base import Suite, SuiteOption
+from simbench.suites.sim2d import N_FRAMES, cycle_order, sim_sample
 from simbench.suites.static import StaticSuite
-from simbench.types import MODALITY_SIM2D, RawStack, Sample
+from simbench.types import MODALITY_SIM2D, Sample
 
 #: inter-frame delays of the sweep, ms (VSR-SIM's 0–25 ms sweep, SCIENCE.md §2)
 DELAYS_MS: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0)
-N_FRAMES = 9
 _SUITE_KEY = 31
 #: bead diameter, nm, and beads per µm² of the field
 BEAD_DIAMETER_NM = 100.0
@@ -62,13 +61,12 @@ class FrameDelaySuite(Suite):
 
     def make_sample(self, index: int, size: str, seed: int) -> Sample:
         from simbench.phantoms.motion import MotionParams, canvas_shape, moving_sequence, source_canvas
-        from simbench.physics import NoiseModel, default_optics, jitter_pattern, nominal_pattern, simulate_sim2d
+        from simbench.physics import default_optics
 
         self.n_samples(size)
         scene_index, delay_ms = divmod(index, len(DELAYS_MS))
         delay_ms = DELAYS_MS[delay_ms]
-        optics = default_optics()
-        target_px = optics.pixel_size_nm / self.downsample
+        target_px = default_optics().pixel_size_nm / self.downsample
         velocity = self.option_values["velocity_um_s"]
         if velocity < 0:
             raise ValueError(f"velocity_um_s must be >= 0; got {velocity}")
@@ -87,16 +85,9 @@ class FrameDelaySuite(Suite):
         motion_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, 1]))
         frames = moving_sequence(scene, N_FRAMES, params, motion_rng, self.target_shape, target_px)
         start = int(rng.integers(N_FRAMES))
-        order = tuple((t - start) % N_FRAMES for t in range(N_FRAMES))
-        nominal = nominal_pattern(optics)
-        true = jitter_pattern(nominal, rng)
-        clean = simulate_sim2d(frames, target_px, optics, true, order, self.downsample)
-        noisy, noisy_repeat, noise = NoiseModel().apply_twice(
-            clean, np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, 2])),
-            np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, 3])))
-        meta.update(pool="test", noise=noise, pattern_start=start, velocity_um_s=velocity,
-                    drift_px_per_frame=drift_px, sweep={"delay_ms": delay_ms})
-        raw = RawStack(frames=noisy, optics=optics, pattern=nominal, frame_patterns=order)
-        return Sample(id=self.sample_id(index), raw=raw, target=frames[N_FRAMES // 2],
-                      target_pixel_size_nm=target_px, truth={"pattern": true.to_dict()}, meta=meta,
-                      raw_repeat=dataclasses.replace(raw, frames=noisy_repeat))
+        noise_rngs = tuple(np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, k]))
+                           for k in (2, 3))
+        meta.update(pool="test", pattern_start=start, velocity_um_s=velocity, drift_px_per_frame=drift_px,
+                    sweep={"delay_ms": delay_ms})
+        return sim_sample(self.sample_id(index), frames, frames[N_FRAMES // 2], cycle_order(start), rng,
+                          noise_rngs, self.downsample, meta)

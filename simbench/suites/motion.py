@@ -7,22 +7,23 @@ scenes (static-suite sources, test pool) with the calibrated motion of
 scene at time t lit by pattern ``(t − start) mod 9`` (a fixed cycle with a random
 start, recorded in ``RawStack.frame_patterns``); the ground truth is the scene at
 the window's centre frame, on the 2× grid.  Every sample's optical flow between
-consecutive frames is measured by TV-L1 (scikit-image) and stored in its
-metadata (pixels of the ground-truth grid).
+consecutive frames is measured by TV-L1 (scikit-image) once, by ``simbench
+manifest``: the manifest under ``datasets/`` holds it per sample with the regime
+statistics next to Table 1, and each result row's ``meta["flow"]`` carries it
+(pixels of the ground-truth grid).  ``video_dir`` builds a regime from a user's
+video instead (flow measured during the run, as no manifest covers it).
 """
 from __future__ import annotations
 
-import dataclasses
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from simbench.suites.base import Suite
+from simbench.suites.base import Suite, SuiteOption
+from simbench.suites.sim2d import N_FRAMES, cycle_order, sim_sample
 from simbench.suites.static import StaticSuite
-from simbench.types import MODALITY_SIM2D, RawStack, Sample
+from simbench.types import MODALITY_SIM2D, Sample
 
-#: raw frames per reconstruction: 3 angles × 3 phases (SCIENCE.md §1)
-N_FRAMES = 9
 _SUITE_KEY = {"medium": 21, "fast": 22, "extreme": 23}
 
 
@@ -32,6 +33,13 @@ class MotionStatic(StaticSuite):
     name = "motion/static"
     manifest_name = "static"
     description = "The static suite (no motion), as the motion group's reference regime."
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be a whole number >= 1")
+    return value
 
 
 class _MovingSuite(Suite):
@@ -44,55 +52,80 @@ class _MovingSuite(Suite):
     metrics = StaticSuite.metrics
     target_shape: ClassVar[tuple[int, int]] = StaticSuite.target_shape
     downsample: ClassVar[int] = StaticSuite.downsample
+    options = (
+        SuiteOption("video_dir", "your own video instead of the generator: a folder of frame images (name "
+                    "order) or a multi-page TIFF; its pixels are ground-truth pixels (31.3 nm), frames "
+                    "at least 512×512", ""),
+        SuiteOption("frame_step", "with video_dir: use every n-th video frame (default: 2 for extreme, "
+                    "else 1)", 0, _positive_int),
+    )
 
-    def make_sample(self, index: int, size: str, seed: int) -> Sample:
-        from simbench.phantoms.flow import flow_statistics
+    def _scene_frames(self, index: int, size: str, seed: int) -> tuple[np.ndarray, np.random.Generator, dict]:
+        """The 9 ground-truth frames of sample ``index``, the sample's random stream (advanced
+        past the scene) and the scene's metadata."""
         from simbench.phantoms.motion import REGIMES, canvas_shape, moving_sequence, source_canvas
-        from simbench.physics import NoiseModel, default_optics, jitter_pattern, nominal_pattern, simulate_sim2d
+        from simbench.physics import default_optics
 
-        self.n_samples(size)
-        optics = default_optics()
-        target_px = optics.pixel_size_nm / self.downsample
+        target_px = default_optics().pixel_size_nm / self.downsample
         params = REGIMES[self.regime]
         rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY[self.regime], index]))
+        video = self.option_values["video_dir"]
+        if video:
+            from simbench.phantoms.video import video_window
+
+            step = self.option_values["frame_step"] or params.frame_step
+            frames, meta = video_window(video, index, self.n_samples(size), N_FRAMES, step, self.target_shape, rng)
+            return frames, rng, meta
         canvas = canvas_shape(self.target_shape, params, N_FRAMES)
         scene, meta = source_canvas(index, "test", seed, rng, self.target_shape, canvas, target_px)
-        frames = moving_sequence(scene, N_FRAMES, params, rng, self.target_shape, target_px)
+        return moving_sequence(scene, N_FRAMES, params, rng, self.target_shape, target_px), rng, meta
+
+    def make_sample(self, index: int, size: str, seed: int) -> Sample:
+        self.n_samples(size)
+        frames, rng, meta = self._scene_frames(index, size, seed)
         start = int(rng.integers(N_FRAMES))
-        order = tuple((t - start) % N_FRAMES for t in range(N_FRAMES))
-        nominal = nominal_pattern(optics)
-        true = jitter_pattern(nominal, rng)
-        clean = simulate_sim2d(frames, target_px, optics, true, order, self.downsample)
         repeat_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY[self.regime], index, 1]))
-        noisy, noisy_repeat, noise = NoiseModel().apply_twice(clean, rng, repeat_rng)
-        flow = flow_statistics(frames)
-        flow.pop("seconds")  # wall time: not part of the (deterministic) sample
-        meta.update(pool="test", noise=noise, regime=self.regime, pattern_start=start, flow=flow)
-        raw = RawStack(frames=noisy, optics=optics, pattern=nominal, frame_patterns=order)
-        return Sample(id=self.sample_id(index), raw=raw, target=frames[N_FRAMES // 2],
-                      target_pixel_size_nm=target_px, truth={"pattern": true.to_dict()}, meta=meta,
-                      raw_repeat=dataclasses.replace(raw, frames=noisy_repeat))
+        meta.update(pool="test", regime=self.regime, pattern_start=start)
+        return sim_sample(self.sample_id(index), frames, frames[N_FRAMES // 2], cycle_order(start), rng,
+                          (rng, repeat_rng), self.downsample, meta)
+
+    def measure(self, index: int, size: str, seed: int) -> dict[str, Any]:
+        """TV-L1 flow statistics between consecutive ground-truth frames (pixels of the 2× grid)."""
+        from simbench.phantoms.flow import flow_statistics
+
+        flow = flow_statistics(self._scene_frames(index, size, seed)[0])
+        flow.pop("seconds")  # wall time, not a property of the sample
+        return {"flow": flow}
+
+    def summarize(self, measurements: list[dict[str, Any]]) -> dict[str, Any]:
+        """Regime flow statistics (median over samples of the sample medians / maxima) next to Table 1."""
+        from simbench.phantoms.flow import regime_statistics
+        from simbench.phantoms.motion import TABLE1_FLOW_PX
+
+        median, maximum = TABLE1_FLOW_PX[self.regime]
+        return {"flow": regime_statistics([m["flow"] for m in measurements]),
+                "table1_flow_px": {"median": median, "max": maximum}}
 
 
 class MotionMedium(_MovingSuite):
     regime = "medium"
     name = "motion/medium"
     description = "Slow drift and deformation, fast local flows and vesicles; flow median/max ≈ 1.5/10.2 px."
-    sizes: ClassVar[dict[str, int]] = {"quick": 2, "full": 50}
+    sizes: ClassVar[dict[str, int]] = {"quick": 5, "full": 50}
 
 
 class MotionFast(_MovingSuite):
     regime = "fast"
     name = "motion/fast"
     description = "Fast drift, rotation and deformation; flow median/max ≈ 10.4/27.3 px."
-    sizes: ClassVar[dict[str, int]] = {"quick": 2, "full": 10}
+    sizes: ClassVar[dict[str, int]] = {"quick": 5, "full": 10}
 
 
 class MotionExtreme(_MovingSuite):
     regime = "extreme"
     name = "motion/extreme"
     description = "Like fast with every 2nd frame used; flow median/max ≈ 18.1/46.2 px."
-    sizes: ClassVar[dict[str, int]] = {"quick": 2, "full": 10}
+    sizes: ClassVar[dict[str, int]] = {"quick": 5, "full": 10}
 
 
 MOTION_SUITES: tuple[type[Suite], ...] = (MotionStatic, MotionMedium, MotionFast, MotionExtreme)

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from simbench.suites.base import Suite
+from simbench.suites.sim2d import N_FRAMES, sim_sample
 from simbench.suites.static import StaticSuite
-from simbench.types import MODALITY_SIM2D, RawStack, Sample
+from simbench.types import MODALITY_SIM2D, Sample
 
-N_FRAMES = 9
 #: windows (samples) per sequence; the sequence has N_FRAMES + WINDOWS − 1 frames
 WINDOWS = 16
 REGIME = "medium"
@@ -29,27 +29,32 @@ _SUITE_KEY = 41
 
 
 @lru_cache(maxsize=2)
-def _sequence(seed: int, sequence: int, version: str) -> dict:
-    """Scene frames, noisy raw frames (two realisations), true pattern and metadata of one
-    long sequence; cached because its windows share it (a pure function of its arguments)."""
+def _sequence(seed: int, sequence: int, version: str) -> Sample:
+    """One long acquisition (frame k shows pattern k mod 9) as a :class:`Sample` whose raw stacks
+    hold every frame and whose ``target`` holds every ground-truth frame; cached because its
+    windows share it (a pure function of its arguments)."""
     from simbench.phantoms.motion import REGIMES, canvas_shape, moving_sequence, source_canvas
-    from simbench.physics import NoiseModel, default_optics, jitter_pattern, nominal_pattern, simulate_sim2d
+    from simbench.physics import default_optics
 
-    optics = default_optics()
     shape, down = StaticSuite.target_shape, StaticSuite.downsample
-    target_px = optics.pixel_size_nm / down
+    target_px = default_optics().pixel_size_nm / down
     length = N_FRAMES + WINDOWS - 1
     params = REGIMES[REGIME]
     rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, sequence]))
     scene, meta = source_canvas(sequence, "test", seed, rng, shape, canvas_shape(shape, params, length), target_px)
     frames = moving_sequence(scene, length, params, rng, shape, target_px)
-    true = jitter_pattern(nominal_pattern(optics), rng)
-    clean = simulate_sim2d(frames, target_px, optics, true, [k % N_FRAMES for k in range(length)], down)
     repeat_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, sequence, 1]))
-    noisy, noisy_repeat, noise = NoiseModel().apply_twice(clean, rng, repeat_rng)
-    meta.update(pool="test", noise=noise, regime=REGIME, sequence=sequence)
-    return {"frames": frames, "raw": noisy, "raw_repeat": noisy_repeat, "pattern": true, "meta": meta,
-            "optics": optics, "target_px": target_px}
+    meta.update(pool="test", regime=REGIME, sequence=sequence)
+    return sim_sample(f"rolling-sequence-{sequence}", frames, frames, tuple(k % N_FRAMES for k in range(length)),
+                      rng, (rng, repeat_rng), down, meta)
+
+
+@lru_cache(maxsize=1)
+def _sequence_flow(seed: int, sequence: int, version: str) -> list:
+    """TV-L1 flow of every consecutive pair of a sequence's ground-truth frames (shared by its windows)."""
+    from simbench.phantoms.flow import measure_pairs
+
+    return measure_pairs(_sequence(seed, sequence, version).target)
 
 
 class RollingSuite(Suite):
@@ -63,20 +68,28 @@ class RollingSuite(Suite):
     requires_any_pattern_order = True
 
     def make_sample(self, index: int, size: str, seed: int) -> Sample:
-        from simbench.phantoms.flow import flow_statistics
-        from simbench.physics import nominal_pattern
-
         self.n_samples(size)
         sequence, window = divmod(index, WINDOWS)
         seq = _sequence(seed, sequence, self.version)
         end = N_FRAMES - 1 + window
         span = slice(end - N_FRAMES + 1, end + 1)
-        order = tuple(k % N_FRAMES for k in range(span.start, span.stop))
-        flow = flow_statistics(seq["frames"][span])
-        flow.pop("seconds")  # wall time: not part of the (deterministic) sample
-        meta = {**seq["meta"], "window_end_frame": end, "flow": flow}
-        raw = RawStack(frames=seq["raw"][span].copy(), optics=seq["optics"], pattern=nominal_pattern(seq["optics"]),
-                       frame_patterns=order)
-        return Sample(id=self.sample_id(index), raw=raw, target=seq["frames"][end - N_FRAMES // 2].copy(),
-                      target_pixel_size_nm=seq["target_px"], truth={"pattern": seq["pattern"].to_dict()},
-                      meta=meta, raw_repeat=dataclasses.replace(raw, frames=seq["raw_repeat"][span].copy()))
+
+        def cut(raw):
+            return dataclasses.replace(raw, frames=raw.frames[span].copy(), frame_patterns=raw.frame_patterns[span])
+
+        return dataclasses.replace(seq, id=self.sample_id(index), raw=cut(seq.raw), raw_repeat=cut(seq.raw_repeat),
+                                   target=seq.target[end - N_FRAMES // 2].copy(),
+                                   meta={**seq.meta, "window_end_frame": end})
+
+    def measure(self, index: int, size: str, seed: int) -> dict[str, Any]:
+        """TV-L1 flow statistics of the window's 8 consecutive ground-truth pairs (pixels of the 2× grid)."""
+        from simbench.phantoms.flow import summarize_pairs
+
+        sequence, window = divmod(index, WINDOWS)
+        pairs = _sequence_flow(seed, sequence, self.version)[window:window + N_FRAMES - 1]
+        return {"flow": summarize_pairs(pairs)}
+
+    def summarize(self, measurements: list[dict[str, Any]]) -> dict[str, Any]:
+        from simbench.phantoms.flow import regime_statistics
+
+        return {"flow": regime_statistics([m["flow"] for m in measurements])}

@@ -9,13 +9,13 @@ train on :meth:`StaticSuite.make_train_sample` (the disjoint train pool).
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import ClassVar
 
 import numpy as np
 
 from simbench.suites.base import Suite
-from simbench.types import MODALITY_SIM2D, RawStack, Sample
+from simbench.suites.sim2d import N_FRAMES, sim_sample
+from simbench.types import MODALITY_SIM2D, Sample
 
 #: keys that separate this suite's random streams from every other suite's
 _SUITE_KEY = 1
@@ -50,10 +50,9 @@ class StaticSuite(Suite):
 
     def _generate(self, index: int, seed: int, pool: str, sample_id: str) -> Sample:
         from simbench.phantoms import load_source, pool_sources, random_crop, render_cell_scene, scene_rng
-        from simbench.physics import NoiseModel, default_optics, jitter_pattern, nominal_pattern, simulate_sim2d
+        from simbench.physics import default_optics
 
-        optics = default_optics()
-        target_px = optics.pixel_size_nm / self.downsample
+        target_px = default_optics().pixel_size_nm / self.downsample
         rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, _POOL_KEY[pool], index]))
         if index % 2 == 0:
             sources = pool_sources(pool, self.target_shape)
@@ -63,15 +62,7 @@ class StaticSuite(Suite):
         else:
             target = render_cell_scene(self.target_shape, scene_rng(seed, pool, index), pixel_size_nm=target_px)
             meta = {"kind": "cells", "source": "render_cell_scene"}
-        nominal = nominal_pattern(optics)
-        true = jitter_pattern(nominal, rng)
-        order = tuple(range(nominal.n_patterns))
-        clean = simulate_sim2d(target, target_px, optics, true, order, downsample=self.downsample)
         # the same acquisition twice: same noise level, independent noise (for FRC)
         repeat_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, _POOL_KEY[pool], index, 1]))
-        frames, frames_repeat, noise = NoiseModel().apply_twice(clean, rng, repeat_rng)
-        meta.update(pool=pool, noise=noise)
-        raw = RawStack(frames=frames, optics=optics, pattern=nominal, frame_patterns=order)
-        return Sample(id=sample_id, raw=raw, target=target, target_pixel_size_nm=target_px,
-                      truth={"pattern": true.to_dict()}, meta=meta,
-                      raw_repeat=dataclasses.replace(raw, frames=frames_repeat))
+        return sim_sample(sample_id, target, target, tuple(range(N_FRAMES)), rng, (rng, repeat_rng),
+                          self.downsample, {**meta, "pool": pool})

@@ -1,0 +1,48 @@
+"""From ground truth to a 2D SIM sample: the acquisition shared by the 2D suites.
+
+The scene (one image, or one image per frame for a moving sample) is imaged
+with the default optics (SCIENCE.md §1) under jittered stripe patterns shown in
+``order``, then noised twice (same level, independent noise) so that FRC can be
+scored.  The random draws happen in a fixed order (pattern jitter from ``rng``,
+then the noise), which the suites' committed manifests pin down.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from simbench.types import RawStack, Sample
+
+#: raw frames per reconstruction: 3 angles × 3 phases (SCIENCE.md §1)
+N_FRAMES = 9
+
+
+def cycle_order(start: int, n_frames: int = N_FRAMES) -> tuple[int, ...]:
+    """Pattern index of frame t, ``(t − start) mod 9``: the fixed cycle, started at random (``start``)."""
+    return tuple((t - start) % N_FRAMES for t in range(n_frames))
+
+
+def sim_sample(sample_id: str, scene: np.ndarray, target: np.ndarray, order: tuple[int, ...],
+               rng: np.random.Generator, noise_rngs: tuple[np.random.Generator, np.random.Generator],
+               downsample: int, meta: dict[str, Any]) -> Sample:
+    """A :class:`Sample` of ``scene`` ((H, W) still or (n, H, W) per frame, on the target grid,
+    ``downsample`` × finer than the camera) with ground truth ``target``.
+
+    The true pattern is the nominal one jittered with ``rng`` (kept in ``truth``, the
+    raw stack carries the nominal one); ``noise_rngs`` draw the two noise realisations.
+    ``meta`` gains the noise levels.
+    """
+    from simbench.physics import NoiseModel, default_optics, jitter_pattern, nominal_pattern, simulate_sim2d
+
+    optics = default_optics()
+    target_px = optics.pixel_size_nm / downsample
+    nominal = nominal_pattern(optics)
+    true = jitter_pattern(nominal, rng)
+    clean = simulate_sim2d(scene, target_px, optics, true, order, downsample=downsample)
+    frames, frames_repeat, noise = NoiseModel().apply_twice(clean, *noise_rngs)
+    raw = RawStack(frames=frames, optics=optics, pattern=nominal, frame_patterns=tuple(order))
+    return Sample(id=sample_id, raw=raw, target=target, target_pixel_size_nm=target_px,
+                  truth={"pattern": true.to_dict()}, meta={**meta, "noise": noise},
+                  raw_repeat=dataclasses.replace(raw, frames=frames_repeat))
