@@ -48,6 +48,39 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
                           env=full_env, cwd=cwd, timeout=timeout)
 
 
+def train_straight_and_resumed(method_cls, suite, settings, tmp_path: Path, monkeypatch) -> Path:
+    """Train ``settings`` (≥ 3 steps) twice: uninterrupted, and interrupted (Ctrl-C) before step 2, refused
+    without ``--resume``, then resumed; asserts the two weights are bit-identical and returns the first."""
+    import torch
+
+    from simbench.errors import SimbenchError
+    from simbench.learn import checkpoint
+    from simbench.learn.data import TrainPool
+    from simbench.learn.train import train
+
+    def run(out: str, resume: bool = False) -> Path:
+        return train(method_cls, suite, settings, tmp_path / out, resume=resume, progress=False, log=lambda s: None)
+
+    straight = run("a")
+    batch = TrainPool.batch
+
+    def interrupted(self, step, size, crop):
+        if step == 2:
+            raise KeyboardInterrupt
+        return batch(self, step, size, crop)
+
+    monkeypatch.setattr(TrainPool, "batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run("b")
+    monkeypatch.setattr(TrainPool, "batch", batch)
+    with pytest.raises(SimbenchError, match="--resume"):
+        run("b")
+    a, _ = checkpoint.read_weights(straight)
+    b, _ = checkpoint.read_weights(run("b", resume=True))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    return straight
+
+
 @pytest.fixture
 def registry():
     from simbench.plugin.manager import PluginManager

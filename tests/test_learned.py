@@ -18,9 +18,9 @@ from simbench.errors import SimbenchError
 from simbench.learn import checkpoint
 from simbench.learn.data import TrainPool, make_item, network_frames
 from simbench.learn.tiling import tiled_inference
-from simbench.learn.train import TrainSettings, train
+from simbench.learn.train import TrainSettings
 
-from conftest import run_cli
+from conftest import run_cli, train_straight_and_resumed
 
 #: parameter counts of the published networks (SCIENCE.md §3)
 PAPER_PARAMETERS = {VSRSIM: 13.9e6, RBPN: 2.36e6, MLSIM: 4.84e6}
@@ -172,25 +172,7 @@ def test_train_resume_and_use_the_weights(registry, tmp_path, monkeypatch):
     suite = registry.suite("static")
     settings = TrainSettings(config="tiny", steps=3, batch=2, crop=16, pool=1, validation=1, validate_every=3,
                              checkpoint_every=5, device="cpu", command="test")
-    straight = train(_TinyTrainable, suite, settings, tmp_path / "a", progress=False, log=lambda s: None)
-    batch = TrainPool.batch
-
-    def interrupted(self, step, size, crop):
-        if step == 2:
-            raise KeyboardInterrupt
-        return batch(self, step, size, crop)
-
-    monkeypatch.setattr(TrainPool, "batch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        train(_TinyTrainable, suite, settings, tmp_path / "b", progress=False, log=lambda s: None)
-    monkeypatch.setattr(TrainPool, "batch", batch)
-    with pytest.raises(SimbenchError, match="--resume"):
-        train(_TinyTrainable, suite, settings, tmp_path / "b", progress=False, log=lambda s: None)
-    resumed = train(_TinyTrainable, suite, settings, tmp_path / "b", resume=True, progress=False,
-                    log=lambda s: None)
-    a, _ = checkpoint.read_weights(straight)
-    b, _ = checkpoint.read_weights(resumed.parent / straight.name)
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    straight = train_straight_and_resumed(_TinyTrainable, suite, settings, tmp_path, monkeypatch)
     card = json.loads(checkpoint.card_path(straight).read_text())
     assert card["sha256"] == checkpoint.sha256_file(straight)
     assert card["training"]["steps"] == 3 and card["validation"][-1]["step"] == 3
@@ -211,7 +193,7 @@ def test_tiles_blend_to_the_untiled_result_for_a_local_network():
                                 torch.nn.Conv2d(8, 4, 3, padding=1), torch.nn.PixelShuffle(2))
     x = np.random.default_rng(0).random((3, 70, 53), dtype=np.float32)
     whole = local(torch.from_numpy(x)[None])[0, 0].detach().numpy()
-    tiled = tiled_inference(local, x, 2, tile=24, overlap=12, batch=3, device=torch.device("cpu"))
+    tiled = tiled_inference(local, x, 2, tile=24, overlap=12, batch=3, device=torch.device("cpu"))[0]
     assert tiled.shape == (140, 106)
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
 
@@ -220,7 +202,7 @@ def test_tiles_approach_the_untiled_result_for_a_network_with_global_attention()
     model = _tiny(MLSIM)
     x = np.random.default_rng(1).random((9, 64, 64), dtype=np.float32)
     whole = model(torch.from_numpy(x)[None])[0, 0].detach().numpy()
-    tiled = tiled_inference(model, x, 2, tile=48, overlap=16, batch=4, device=torch.device("cpu"))
+    tiled = tiled_inference(model, x, 2, tile=48, overlap=16, batch=4, device=torch.device("cpu"))[0]
     interior = (slice(16, -16), slice(16, -16))
     error = np.abs(tiled - whole)[interior].max() / np.ptp(whole[interior])
     assert error < 0.05, error

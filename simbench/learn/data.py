@@ -1,10 +1,11 @@
 """From samples to network inputs and targets, and the training pool.
 
 Inputs and targets are percentile-normalised (0.1 → 0, 99.9 → 1) over the
-whole image before any crop or tile, so that training crops and inference
-tiles see the same intensity scale.  Frames reach a network in the order it
-expects: methods that need the fixed cycle get the frames sorted by pattern
-(frame k shows pattern k, angle-major; exact for still scenes); methods that
+whole image (or stack) before any crop or tile, so that training crops and
+inference tiles see the same intensity scale.  Frames reach a network in the
+order it expects: methods that need the fixed cycle get the frames sorted by
+pattern (frame k shows pattern k, angle-major; exact for still scenes; in a 3D
+stack, within each plane's group of frames); methods that
 accept any order get them in acquisition order, and learn it during training
 from still scenes presented with a random cyclic start (frame t shows pattern
 ``(t − start) mod 9``, as a rolling acquisition does; SCIENCE.md §1).
@@ -12,8 +13,11 @@ from still scenes presented with a random cyclic start (frame t shows pattern
 The training pool holds ``size`` samples of a suite's **train pool**
 (``make_train_sample``; source scenes disjoint from every test sample) and a
 few held-out ones (indices from :data:`VALIDATION_OFFSET`) for validation
-scores.  Batches are random crops drawn from a generator seeded by (seed,
-step): the same step gives the same batch, also after a resume.
+scores.  The method splits each prepared sample into training examples (the
+whole sample for a 2D network; e.g. chunks of planes for a 3D stack), and
+examples whose target mean is below the recipe's ``min_example_mean`` are
+discarded.  Batches are random crops of random examples drawn from a generator
+seeded by (seed, step): the same step gives the same batch, also after a resume.
 """
 from __future__ import annotations
 
@@ -42,20 +46,25 @@ def normalise(image: np.ndarray) -> np.ndarray:
 
 
 def canonical_order(frames: np.ndarray, frame_patterns: tuple[int, ...]) -> np.ndarray:
-    """Frames reordered so that frame k shows pattern k (``frame_patterns`` must be a permutation)."""
-    if sorted(frame_patterns) != list(range(len(frames))):
-        raise SimbenchError(f"frame_patterns {frame_patterns} are not one frame per pattern")
-    return frames[np.argsort(frame_patterns)]
+    """Frames reordered so that, within each group of n frames (n patterns: one group in 2D, one per
+    plane of a 3D stack), frame k of the group shows pattern k; each group must be a permutation."""
+    n = max(frame_patterns, default=-1) + 1
+    groups = np.reshape(frame_patterns, (-1, n)) if n and len(frame_patterns) % n == 0 else None
+    if groups is None or len(frame_patterns) != len(frames) or \
+            any(sorted(group) != list(range(n)) for group in groups.tolist()):
+        raise SimbenchError(f"frame_patterns {frame_patterns} are not one frame per pattern (per plane)")
+    return frames[(np.argsort(groups, axis=1) + n * np.arange(len(groups))[:, None]).ravel()]
 
 
 @dataclass(frozen=True)
 class PoolItem:
-    """One sample ready for a network: ``inputs`` (C, h, w), ``target`` (2h, 2w), both normalised."""
+    """One sample ready for a network: ``inputs`` (C, h, w), ``target`` (2h, 2w) or (planes, 2h, 2w),
+    both normalised."""
 
     sample_id: str
     inputs: np.ndarray
     target: np.ndarray
-    #: mean of the normalised frames, for a widefield reference score
+    #: mean of the normalised frames (per plane of a 3D stack: (planes, h, w)), for a widefield reference score
     widefield: np.ndarray
 
 
@@ -75,14 +84,25 @@ def make_item(sample: Sample, prepare: Callable[[np.ndarray], np.ndarray], any_o
         ordered = network_frames(frames, patterns, any_order)
     else:  # frame t shows pattern (t − roll) mod 9
         ordered = normalise(np.roll(canonical_order(frames, patterns), roll, axis=0))
-    return PoolItem(sample.id, prepare(ordered), normalise(sample.target), ordered.mean(axis=0))
+    planes = ordered.reshape(-1, sample.raw.pattern.n_patterns, *ordered.shape[1:]).mean(axis=1)
+    widefield = planes if sample.target.ndim == 3 else planes[0]
+    return PoolItem(sample.id, prepare(ordered), normalise(sample.target), widefield)
+
+
+def whole_sample(inputs: np.ndarray, target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The one training example of a 2D sample: its inputs and its target as one channel."""
+    return [(inputs, target[None])]
 
 
 class TrainPool:
-    """Train-pool samples of ``suite`` prepared for a method, and seeded random crops of them."""
+    """Train-pool samples of ``suite`` prepared for a method, their training examples (``examples``:
+    pairs (C, h, w), (T, 2h, 2w) of one item; those with a target mean below ``min_mean`` dropped),
+    and seeded random crops of them."""
 
     def __init__(self, suite: Suite, prepare: Callable[[np.ndarray], np.ndarray], any_order: bool, size: int,
-                 validation: int, seed: int, progress: Callable[[str], None] = lambda text: None) -> None:
+                 validation: int, seed: int, progress: Callable[[str], None] = lambda text: None,
+                 examples: Callable[[np.ndarray, np.ndarray], list[tuple[np.ndarray, np.ndarray]]] = whole_sample,
+                 min_mean: float | None = None) -> None:
         if not hasattr(suite, "make_train_sample"):
             raise SimbenchError(f"suite {suite.name!r} has no train pool (make_train_sample); it cannot train methods")
         if any_order is False and suite.requires_any_pattern_order:
@@ -102,6 +122,14 @@ class TrainPool:
 
         self.items = [item(k, k) for k in range(size)]
         self.validation = [item(size + k, VALIDATION_OFFSET + k) for k in range(validation)]
+        candidates = [pair for it in self.items for pair in examples(it.inputs, it.target)]
+        #: (inputs, target) training pairs (views into the items)
+        self.examples = [(x, y) for x, y in candidates if min_mean is None or float(y.mean()) >= min_mean]
+        #: examples dropped for a target mean below ``min_mean``
+        self.discarded = len(candidates) - len(self.examples)
+        if not self.examples:
+            raise SimbenchError(f"all {len(candidates)} training examples have a target mean below {min_mean}: "
+                                "nothing to train on")
         digest = hashlib.sha256()
         for it in self.items + self.validation:
             digest.update(it.inputs.tobytes())
@@ -110,15 +138,15 @@ class TrainPool:
         self.sha256 = digest.hexdigest()
 
     def batch(self, step: int, size: int, crop: int) -> tuple[np.ndarray, np.ndarray]:
-        """Batch of step ``step``: inputs (B, C, crop, crop) and targets (B, 1, 2·crop, 2·crop)."""
+        """Batch of step ``step``: inputs (B, C, crop, crop) and targets (B, T, 2·crop, 2·crop)."""
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 8, step]))
         inputs, targets = [], []
         for _ in range(size):
-            item = self.items[int(rng.integers(len(self.items)))]
-            height, width = item.inputs.shape[1:]
+            x, y = self.examples[int(rng.integers(len(self.examples)))]
+            height, width = x.shape[1:]
             if crop > min(height, width):
                 raise SimbenchError(f"crop {crop} is larger than the raw frames ({height}×{width})")
             r, c = int(rng.integers(height - crop + 1)), int(rng.integers(width - crop + 1))
-            inputs.append(item.inputs[:, r:r + crop, c:c + crop])
-            targets.append(item.target[None, SCALE * r:SCALE * (r + crop), SCALE * c:SCALE * (c + crop)])
+            inputs.append(x[:, r:r + crop, c:c + crop])
+            targets.append(y[:, SCALE * r:SCALE * (r + crop), SCALE * c:SCALE * (c + crop)])
         return np.stack(inputs), np.stack(targets)

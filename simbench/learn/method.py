@@ -3,9 +3,12 @@
 A :class:`LearnedMethod` names its architecture configurations (``configs``),
 builds a torch network from one (``build``), optionally turns the normalised
 frames into the network's input (``prepare``, e.g. adding optical flow), and
-states the paper's training recipe (``recipe``).  Everything else is shared:
-weights loading and verification, frame order, normalisation and tiled,
-batched inference on CPU or CUDA.
+states the paper's training recipe (``recipe``: loss, learning-rate schedule,
+gradient clipping, low-signal filter).  Everything else is shared: weights
+loading and verification, frame order, normalisation and tiled, batched
+inference on CPU or CUDA.  A network that does not map the whole input to one
+image (e.g. a 3D stack reconstructed in chunks of planes) overrides
+``training_examples`` (what it trains on) and ``infer`` (how it covers an input).
 
 Weights: ``SIMBENCH_WEIGHTS_<METHOD>`` (method name upper-cased, ``-`` → ``_``)
 names a weights file to use; otherwise the file the plugin ships,
@@ -34,16 +37,34 @@ if TYPE_CHECKING:
 ENV_DEVICE = "SIMBENCH_DEVICE"
 
 
+SCHEDULES = ("multistep", "plateau")
+
+
 @dataclass(frozen=True)
 class TrainingRecipe:
-    """A model's loss and optimiser (Adam) as its paper trained it (SCIENCE.md §3)."""
+    """A model's loss, optimiser (Adam) and learning-rate schedule as its paper trained it (SCIENCE.md §3)."""
 
     #: "l1" or "mse"
     loss: str = "l1"
     learning_rate: float = 1e-4
+    #: "multistep": ``milestones``/``gamma``; "plateau": ReduceLROnPlateau on the validation loss
+    #: (× ``plateau_factor`` after ``plateau_patience`` validations without improvement, down to
+    #: ``min_learning_rate``)
+    schedule: str = "multistep"
     #: fractions of the run's steps after which the learning rate is multiplied by ``gamma``
     milestones: tuple[float, ...] = (0.5, 0.75)
     gamma: float = 0.5
+    plateau_factor: float = 0.5
+    plateau_patience: int = 3
+    min_learning_rate: float = 0.0
+    #: every gradient element clipped to ±``clip_value`` before the step; None: no clipping
+    clip_value: float | None = None
+    #: training examples whose normalised target has a mean below this are discarded; None: keep all
+    min_example_mean: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; known: {', '.join(SCHEDULES)}")
 
     def learning_rate_at(self, step: int, steps: int) -> float:
         """Learning rate of step ``step`` (0-based) of a ``steps``-step run (multistep decay)."""
@@ -57,7 +78,7 @@ def weights_env(method_name: str) -> str:
 
 
 class LearnedMethod(Method):
-    """A method whose reconstruction is a trained network (2D SIM, 9 frames → ×2 image)."""
+    """A method whose reconstruction is a trained network (by default 2D SIM, 9 frames → ×2 image)."""
 
     modalities = (MODALITY_SIM2D,)
     #: architecture hyperparameters per configuration name ("small", "paper", …), passed to :meth:`build`
@@ -67,6 +88,8 @@ class LearnedMethod(Method):
     recipe: ClassVar[TrainingRecipe] = TrainingRecipe()
     #: package holding the shipped ``<name>-<default_config>.safetensors`` and its card; None: none shipped
     weights_package: ClassVar[str | None] = None
+    #: the suite to suggest training on when no weights are found
+    training_suite: ClassVar[str] = "static"
     #: inference tile and overlap in raw pixels (the tile is the training crop), and tiles per batch
     tile: ClassVar[int] = 128
     overlap: ClassVar[int] = 32
@@ -102,7 +125,7 @@ class LearnedMethod(Method):
             path = self.weights or self.shipped_weights()
             if self.weights is None and not path.exists():
                 raise SimbenchError(f"method {self.name!r}: no shipped weights at {path}; train some with "
-                                    f"`simbench train --method {self.name} --suite static` and set "
+                                    f"`simbench train --method {self.name} --suite {self.training_suite}` and set "
                                     f"{weights_env(self.name)}=PATH")
             card = read_card(path)
             sha256 = verify(path, card, require_card=self.weights is None)
@@ -117,6 +140,28 @@ class LearnedMethod(Method):
             self._loaded = (model.to(device).eval(), info)
         return self._loaded
 
+    @classmethod
+    def training_examples(cls, config: dict[str, Any], inputs: np.ndarray,
+                          target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Training pairs (inputs (C, h, w), target (T, 2h, 2w)) of one prepared sample for a network
+        of ``config``; default: the whole sample, its 2D target as one channel."""
+        from simbench.learn.data import whole_sample
+
+        return whole_sample(inputs, target)
+
+    def tiled(self, model: torch.nn.Module, inputs: np.ndarray, device: torch.device) -> np.ndarray:
+        """The network's output channels (K, 2h, 2w) for an input (C, h, w) of any size, by overlapping
+        tiles of ``tile`` pixels (:func:`simbench.learn.tiling.tiled_inference`)."""
+        from simbench.learn.data import SCALE
+        from simbench.learn.tiling import tiled_inference
+
+        return tiled_inference(model, inputs, SCALE, self.tile, self.overlap, self.batch, device)
+
+    def infer(self, model: torch.nn.Module, inputs: np.ndarray, device: torch.device) -> np.ndarray:
+        """The reconstruction on the target grid from the whole network input (C, h, w); default: a
+        one-channel network's tiled output, (2h, 2w)."""
+        return self.tiled(model, inputs, device)[0]
+
     def network_input(self, raw: RawStack) -> np.ndarray:
         """The network's input (C, h, w) for a raw stack: ordered, normalised, prepared."""
         from simbench.learn.data import network_frames
@@ -124,10 +169,6 @@ class LearnedMethod(Method):
         return self.prepare(network_frames(raw.frames, raw.frame_patterns, self.accepts_any_pattern_order))
 
     def reconstruct(self, raw: RawStack) -> Reconstruction:
-        from simbench.learn.data import SCALE
-        from simbench.learn.tiling import tiled_inference
-
         model, info = self.load()
-        device = next(model.parameters()).device
-        image = tiled_inference(model, self.network_input(raw), SCALE, self.tile, self.overlap, self.batch, device)
+        image = self.infer(model, self.network_input(raw), next(model.parameters()).device)
         return Reconstruction(image, {"weights": info})

@@ -1,8 +1,9 @@
 """Inference on inputs of any size: overlapping tiles, batched, blended; device choice.
 
-The input (C, H, W) is cut into ``tile``×``tile`` tiles (the training crop, so
-the network sees the context it was trained on) that overlap by ``overlap``
-pixels; tiles run in batches and their ×``scale`` outputs are blended with
+The input (C, H, W) of a network with outputs (B, K, scale·h, scale·w) is cut
+into ``tile``×``tile`` tiles (the training crop, so the network sees the
+context it was trained on) that overlap by ``overlap`` pixels; tiles run in
+batches and their ×``scale`` outputs (all K channels) are blended with
 weights that are 0 within a quarter of the overlap of an inner tile edge (where
 the tile lacks context), ramp linearly to 1 over the middle half of the
 overlap, and are 1 elsewhere and along the image border.  Every output pixel is
@@ -53,7 +54,7 @@ def _ramp(n: int, overlap: int, before: bool, after: bool) -> np.ndarray:
 
 def tiled_inference(model: torch.nn.Module, inputs: np.ndarray, scale: int, tile: int, overlap: int, batch: int,
                     device: torch.device) -> np.ndarray:
-    """``model`` on ``inputs`` (C, H, W) float32 tile by tile → (scale·H, scale·W) float32.
+    """``model`` on ``inputs`` (C, H, W) float32 tile by tile → (K, scale·H, scale·W) float32 (K output channels).
 
     ``tile`` and ``overlap`` are in input pixels (0 ≤ overlap < tile); ``batch`` tiles run at once.
     """
@@ -64,18 +65,20 @@ def tiled_inference(model: torch.nn.Module, inputs: np.ndarray, scale: int, tile
     ph, pw = padded.shape[1:]
     rows, cols = _starts(ph, tile, tile - overlap), _starts(pw, tile, tile - overlap)
     origins = [(r, c) for r in rows for c in cols]
-    out = np.zeros((scale * ph, scale * pw), np.float64)
-    total = np.zeros_like(out)
+    out: np.ndarray | None = None  # (K, scale·ph, scale·pw) once K is known
+    total = np.zeros((scale * ph, scale * pw), np.float64)
     n = scale * tile
     model.eval()
     with torch.inference_mode():
         for first in range(0, len(origins), batch):
             chunk = origins[first:first + batch]
             x = torch.from_numpy(np.stack([padded[:, r:r + tile, c:c + tile] for r, c in chunk])).to(device)
-            y = model(x)[:, 0].float().cpu().numpy()
+            y = model(x).float().cpu().numpy()
+            if out is None:
+                out = np.zeros((y.shape[1], *total.shape), np.float64)
             for (r, c), pred in zip(chunk, y):
                 weight = np.outer(_ramp(n, scale * overlap, r > 0, r + tile < ph),
                                   _ramp(n, scale * overlap, c > 0, c + tile < pw))
-                out[scale * r:scale * r + n, scale * c:scale * c + n] += weight * pred
+                out[:, scale * r:scale * r + n, scale * c:scale * c + n] += weight * pred
                 total[scale * r:scale * r + n, scale * c:scale * c + n] += weight
-    return (out / total)[:scale * height, :scale * width].astype(np.float32)
+    return (out / total)[:, :scale * height, :scale * width].astype(np.float32)

@@ -3,10 +3,12 @@
 One run trains ``method`` (a :class:`~simbench.learn.method.LearnedMethod`) in
 one configuration on random crops of a suite's train pool (see
 :mod:`simbench.learn.data`), with the method's recipe (loss, Adam, multistep
-learning-rate decay), seeded so that the same settings give the same weights
+learning-rate decay or ReduceLROnPlateau on the validation loss, optional
+gradient clipping), seeded so that the same settings give the same weights
 on the same machine.  It scores a few held-out train-pool samples every
-``validate_every`` steps (PSNR/SSIM, normalised convention, tiled inference as
-at run time), saves its state every ``checkpoint_every`` steps and on Ctrl-C
+``validate_every`` steps (the recipe's loss, and PSNR/SSIM in the normalised
+convention, through the method's own inference as at run time), saves its
+state (scheduler included) every ``checkpoint_every`` steps and on Ctrl-C
 (``--resume`` continues from it; batches depend only on (seed, step), so a
 resumed run draws what an uninterrupted one would), and finally writes
 ``<method>-<config>.safetensors``, its model card (``.json``) and ``train.log``
@@ -28,7 +30,7 @@ from simbench.errors import SimbenchError
 from simbench.learn import checkpoint
 from simbench.learn.data import SCALE, TrainPool
 from simbench.learn.method import LearnedMethod
-from simbench.learn.tiling import resolve_device, tiled_inference
+from simbench.learn.tiling import resolve_device
 from simbench.suites.base import Suite
 
 STATE_FILE = "training-state.safetensors"
@@ -65,20 +67,26 @@ def _loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
 
 
 def validate(model: torch.nn.Module, method: LearnedMethod, pool: TrainPool, device: torch.device) -> dict[str, float]:
-    """Mean PSNR/SSIM (normalised convention) of the model and of widefield on the validation samples."""
+    """Mean recipe loss (normalised units), PSNR/SSIM (normalised convention) of the model, and widefield
+    PSNR, on the validation samples."""
     from simbench.metrics.base import MetricConfig
     from simbench.metrics.fidelity import psnr, ssim
     from simbench.resample import upsample_bicubic
 
     config = MetricConfig()
-    scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "widefield_psnr": []}
+    loss_fn = _loss(method.recipe.loss)
+    scores: dict[str, list[float]] = {"loss": [], "psnr": [], "ssim": [], "widefield_psnr": []}
     for item in pool.validation:
-        pred = tiled_inference(model, item.inputs, SCALE, method.tile, method.overlap, method.batch, device)
+        pred = method.infer(model, item.inputs, device)
+        scores["loss"].append(loss_fn(torch.from_numpy(pred), torch.from_numpy(item.target)).item())
         scores["psnr"].append(psnr(pred, item.target, config))
         scores["ssim"].append(ssim(pred, item.target, config))
-        scores["widefield_psnr"].append(psnr(upsample_bicubic(item.widefield, SCALE), item.target, config))
+        z_factor = item.target.shape[0] // item.widefield.shape[0] if item.target.ndim == 3 else 1
+        widefield = upsample_bicubic(item.widefield, SCALE, z_factor=z_factor)
+        scores["widefield_psnr"].append(psnr(widefield, item.target, config))
     model.train()
-    return {key: round(float(np.mean(values)), 4) for key, values in scores.items()}
+    return {key: float(f"{np.mean(values):.6g}") if key == "loss" else round(float(np.mean(values)), 4)
+            for key, values in scores.items()}
 
 
 def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings, out: Path, resume: bool = False,
@@ -110,10 +118,15 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
     method = method_cls()
     config = method_cls.configs[settings.config]
     model = method_cls.build(config).to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=method_cls.recipe.learning_rate)
+    recipe = method_cls.recipe
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
+    plateau = None if recipe.schedule != "plateau" else torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=recipe.plateau_factor, patience=recipe.plateau_patience, min_lr=recipe.min_learning_rate)
     step, elapsed, history = 0, 0.0, []
     if resume and state_path.exists():
         meta = checkpoint.load_training_state(state_path, model, optimizer)
+        if plateau is not None:
+            plateau.load_state_dict(meta["scheduler"])
         saved = meta["settings"]
         differ = [k for k in RESUME_KEYS if saved.get(k) != getattr(settings, k)]
         if meta["method"] != method_cls.name or meta["suite"] != suite.name or differ:
@@ -126,26 +139,33 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
     note(f"{settings.command or 'train'}: {method_cls.name}/{settings.config} on {suite.name} v{suite.version}, "
          f"device {device}, {sum(p.numel() for p in model.parameters())} parameters")
     pool = TrainPool(suite, method.prepare, method_cls.accepts_any_pattern_order, settings.pool,
-                     settings.validation, settings.seed)
-    note(f"train pool: {len(pool.items)} samples + {len(pool.validation)} validation, sha256 {pool.sha256[:16]}…")
-    loss_fn = _loss(method_cls.recipe.loss)
+                     settings.validation, settings.seed,
+                     examples=lambda inputs, target: method_cls.training_examples(config, inputs, target),
+                     min_mean=recipe.min_example_mean)
+    note(f"train pool: {len(pool.items)} samples ({len(pool.examples)} examples, {pool.discarded} discarded "
+         f"for low signal) + {len(pool.validation)} validation, sha256 {pool.sha256[:16]}…")
+    loss_fn = _loss(recipe.loss)
 
     def save_state() -> None:
         checkpoint.save_training_state(state_path, model, optimizer, {
             "method": method_cls.name, "suite": suite.name, "step": step, "elapsed_s": elapsed,
-            "validation": history, "settings": asdict(settings)})
+            "validation": history, "settings": asdict(settings),
+            **({"scheduler": plateau.state_dict()} if plateau is not None else {})})
 
     started = time.perf_counter() - elapsed
     bar = tqdm(total=settings.steps, initial=step, disable=not progress, desc=f"train {method_cls.name}",
                unit="step", dynamic_ncols=True)
     try:
         while step < settings.steps:
-            for group in optimizer.param_groups:
-                group["lr"] = method_cls.recipe.learning_rate_at(step, settings.steps)
+            if plateau is None:
+                for group in optimizer.param_groups:
+                    group["lr"] = recipe.learning_rate_at(step, settings.steps)
             x, y = (torch.from_numpy(a).to(device) for a in pool.batch(step, settings.batch, settings.crop))
             loss = loss_fn(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if recipe.clip_value is not None:
+                torch.nn.utils.clip_grad_value_(model.parameters(), recipe.clip_value)
             optimizer.step()
             step += 1
             elapsed = time.perf_counter() - started
@@ -157,8 +177,10 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
             if step % settings.validate_every == 0 or step == settings.steps:
                 scores = validate(model, method, pool, device)
                 history.append({"step": step, **scores})
-                note(f"step {step}: validation PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f} "
-                     f"(widefield {scores['widefield_psnr']:.2f} dB)")
+                if plateau is not None:
+                    plateau.step(scores["loss"])
+                note(f"step {step}: validation loss {scores['loss']:.4g}, PSNR {scores['psnr']:.2f} dB, "
+                     f"SSIM {scores['ssim']:.3f} (widefield {scores['widefield_psnr']:.2f} dB)")
             if step % settings.checkpoint_every == 0:
                 save_state()
     except KeyboardInterrupt:
@@ -202,9 +224,8 @@ def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSe
                   "train_samples": [item.sample_id for item in pool.items],
                   "validation_samples": [item.sample_id for item in pool.validation]},
         "seeds": {"suite": settings.seed, "torch": settings.seed, "batches": settings.seed},
-        "training": {**asdict(settings), "loss": method_cls.recipe.loss, "optimizer": "Adam",
-                     "learning_rate": method_cls.recipe.learning_rate, "milestones": list(method_cls.recipe.milestones),
-                     "gamma": method_cls.recipe.gamma,
+        "training": {**asdict(settings), "optimizer": "Adam", **asdict(method_cls.recipe),
+                     "train_examples": len(pool.examples), "discarded_low_signal": pool.discarded,
                      "examples_seen": settings.steps * settings.batch,
                      "crop_raw_px": settings.crop, "crop_target_px": SCALE * settings.crop},
         "wall_time_s": round(elapsed, 1),
