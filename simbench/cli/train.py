@@ -19,8 +19,9 @@ validation PSNR/SSIM on held-out train-pool samples, saves its state every
   train.log                       the log
   training-state.safetensors      model + optimiser state for --resume
 
-Use the weights in a benchmark run by naming them in SIMBENCH_WEIGHTS_<METHOD>
-(checked against the model card beside them when there is one):
+A learned method uses the weights its plugin ships (verified against their model
+card by sha256) unless SIMBENCH_WEIGHTS_<METHOD> names others (checked against
+the model card beside them when there is one):
 
   SIMBENCH_WEIGHTS_VSRSIM=runs/vsrsim-small/vsrsim-small.safetensors \\
       simbench run --method vsrsim --suite static --size quick
