@@ -89,8 +89,8 @@ def test_rl_iterations_behave(bead_widefield: np.ndarray) -> None:
 def test_method_contract_and_registration() -> None:
     assert simbench_methods() == [RichardsonLucy]
     assert RichardsonLucy.name == "rl-deconv"
-    assert RichardsonLucy.modalities == (simbench.MODALITY_SIM2D,)
-    assert RichardsonLucy().iterations == DEFAULT_ITERATIONS
+    assert RichardsonLucy.modalities == (simbench.MODALITY_SIM2D, simbench.MODALITY_LSSIM3D)
+    assert RichardsonLucy().iterations is None  # the modality's default: DEFAULT_ITERATIONS in 2D
     assert RichardsonLucy(iterations=3).iterations == 3
 
 

@@ -1,13 +1,16 @@
 """Leaderboard tables rendered from result files (pandas + tabulate).
 
 A cell is a metric's mean over samples with its 95 % bootstrap confidence
-interval (seeded, so the same results always render the same text).
+interval (seeded, so the same results always render the same text).  Where
+result rows carry the target's own scores (metrics that measure an image alone,
+e.g. FWHM: ``row["reference"]``), a ``target (reference)`` row shows them after
+the methods, in the tables and the sweeps.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 
@@ -15,6 +18,8 @@ from simbench.harness.results import RunRecord, iter_records
 from simbench.harness.stats import bootstrap_ci
 
 FORMATS = ("md", "plain", "csv")
+#: the leaderboard row of the target measured by the metrics that can measure it alone
+REFERENCE_METHOD = "target (reference)"
 
 
 def format_number(value: float) -> str:
@@ -24,6 +29,33 @@ def format_number(value: float) -> str:
     if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4):
         return f"{value:.3e}"
     return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
+
+
+def with_reference(records: Iterable[RunRecord]) -> list[RunRecord]:
+    """``records`` plus, per (suite, run key) whose rows carry the target's scores
+    (:func:`simbench.harness.runner.reference_scores`), a record of those scores named
+    :data:`REFERENCE_METHOD` (each sample's scores taken from the first row that has them)."""
+    records = list(records)
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for rec in records:
+        groups.setdefault((rec.data["suite"], rec.key), []).append(rec)
+    references = []
+    for (_, key), members in groups.items():
+        rows: dict[str, dict] = {}
+        for rec in members:
+            for sid, row in rec.data["samples"].items():
+                if row.get("reference") and sid not in rows:
+                    rows[sid] = {"id": sid, "status": "ok", "error": None, "scores": row["reference"],
+                                 "runtime_s": None, "meta": row.get("meta")}
+        if not rows:
+            continue
+        first = members[0].data
+        names = {name for row in rows.values() for name in row["scores"]}
+        references.append(RunRecord(members[0].path, key, {
+            **first, "method": REFERENCE_METHOD, "method_version": None, "reference": True, "samples": rows,
+            "metrics": {name: m for name, m in first["metrics"].items() if name in names},
+            "complete": len(rows) == first["n_samples"]}))
+    return records + references
 
 
 def _flags(record: RunRecord, current_hash: str | None) -> str:
@@ -61,6 +93,7 @@ def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str,
         row["runtime_s_mean"] = times.mean() if len(times) else float("nan")
         current = None if d.get("suite_options") else current_hashes.get((d["suite"], d["size"], d["seed"]))
         row["flags"] = _flags(rec, current)
+        row["reference"] = bool(d.get("reference"))
         row["directions"] = {name: m["direction"] for name, m in d["metrics"].items()}
         rows.append(row)
     return pd.DataFrame(rows)
@@ -69,6 +102,8 @@ def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str,
 def _cell(row: pd.Series, name: str) -> str:
     """``mean [low, high]``: a metric's mean and its bootstrap confidence interval."""
     mean, low, high = (row[f"{name}_{part}"] for part in ("mean", "ci_low", "ci_high"))
+    if math.isnan(mean):  # not measured (e.g. a reference row's metric that needs the target)
+        return "—"
     if not (math.isfinite(low) and math.isfinite(high)):
         return format_number(mean)
     return f"{format_number(mean)} [{format_number(low)}, {format_number(high)}]"
@@ -76,9 +111,10 @@ def _cell(row: pd.Series, name: str) -> str:
 
 def _display(group: pd.DataFrame) -> pd.DataFrame:
     """One suite: a row per method with n, every metric, ms/sample and flags."""
-    directions: dict[str, str] = group["directions"].iloc[0]
+    directions: dict[str, str] = max(group["directions"], key=len)  # a reference row has fewer
     first = next(iter(directions))
     group = group.sort_values(f"{first}_mean", ascending=directions[first] == "lower", na_position="last")
+    group = group.sort_values("reference", kind="stable")  # the reference after the methods
     table = pd.DataFrame({"method": group["method"], "n": [f"{a}/{b}" for a, b in zip(group["n_ok"], group["n_total"])]})
     for name, direction in directions.items():
         arrow = "↑" if direction == "higher" else "↓"
@@ -91,11 +127,12 @@ def _display(group: pd.DataFrame) -> pd.DataFrame:
 def _display_group(group: pd.DataFrame) -> pd.DataFrame:
     """A suite group (e.g. motion/*): a row per method, one column group per member suite."""
     members = list(dict.fromkeys(group["suite"]))
-    table = pd.DataFrame({"method": sorted(set(group["method"]))}).set_index("method", drop=False)
+    methods = sorted(set(group["method"]), key=lambda m: (m == REFERENCE_METHOD, m))
+    table = pd.DataFrame({"method": methods}).set_index("method", drop=False)
     for member in members:
         part = group[group["suite"] == member].set_index("method")
         label = member.split("/", 1)[1]
-        for name, direction in part["directions"].iloc[0].items():
+        for name, direction in max(part["directions"], key=len).items():
             arrow = "↑" if direction == "higher" else "↓"
             table[f"{label} {name} {arrow}"] = pd.Series(
                 {m: _cell(r, name) for m, r in part.iterrows()})
@@ -126,13 +163,14 @@ def _sweep_tables(sweeps: pd.DataFrame, fmt: str) -> list[str]:
     from tabulate import tabulate
 
     parts = []
-    for (variable, metric), part in sweeps.groupby(["variable", "metric"], sort=False):
+    several = sweeps["suite"].nunique() > 1  # e.g. two sub-suites sweeping a separation each
+    for (suite, variable, metric), part in sweeps.groupby(["suite", "variable", "metric"], sort=False):
         arrow = "↑" if part["direction"].iloc[0] == "higher" else "↓"
         table = part.pivot_table(index="method", columns="value", values="score", aggfunc="mean")
         table.columns = [f"{variable}={v:g}" for v in table.columns]
         body = tabulate(table.map(format_number).reset_index(), headers="keys", showindex=False, disable_numparse=True,
                         tablefmt="github" if fmt == "md" else "simple")
-        title = f"{metric} {arrow} vs {variable}"
+        title = f"{metric} {arrow} vs {variable}" + (f" ({suite})" if several else "")
         parts.append(f"#### {title}\n\n{body}\n" if fmt == "md" else f"{title}\n{body}\n")
     return parts
 
@@ -144,7 +182,7 @@ def plot_sweeps(results_dir: Path, suite: str | None, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sweeps = sweep_frame(iter_records(results_dir, suite))
+    sweeps = sweep_frame(with_reference(iter_records(results_dir, suite)))
     if sweeps.empty:
         raise ValueError(f"no swept results (samples with meta['sweep']) for {suite or 'any suite'} under {results_dir}")
     metrics = list(dict.fromkeys(sweeps["metric"]))
@@ -174,7 +212,8 @@ def render(results_dir: Path, suite: str | None, fmt: str,
     member) and run key under ``results_dir``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
-    frame = summarise(iter_records(results_dir, suite), current_hashes)
+    records = with_reference(iter_records(results_dir, suite))
+    frame = summarise(records, current_hashes)
     if frame.empty:
         where = f" for suite {suite!r}" if suite else ""
         return f"no results{where} under {results_dir}\n"
@@ -183,7 +222,7 @@ def render(results_dir: Path, suite: str | None, fmt: str,
     from tabulate import tabulate
 
     frame["group"] = [name.split("/", 1)[0] for name in frame["suite"]]
-    sweeps = sweep_frame(iter_records(results_dir, suite))
+    sweeps = sweep_frame(records)
     parts = []
     for (group_name, key), group in frame.groupby(["group", "run"], sort=True):
         grouped = group["suite"].str.contains("/").all()

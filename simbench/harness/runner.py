@@ -208,9 +208,10 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
                 bar.set_postfix_str("measuring the sample", refresh=True)
                 measured = suite.measure(index, request.size, seed)
             sample = dataclasses.replace(sample, meta={**sample.meta, **measured})
+            reference = reference_scores(sample, metrics, request.metric_config)
             for r in pending:
                 bar.set_postfix_str(r.cls.name, refresh=False)
-                r.record.samples[sid] = _run_task(r, sample, digest, metrics, request)
+                r.record.samples[sid] = {**_run_task(r, sample, digest, metrics, request), "reference": reference}
                 r.record.data["updated"] = _now()
                 r.record.save()
                 r.computed += 1
@@ -221,6 +222,19 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
                       failed={r.cls.name: sum(row["status"] == "failed" for row in r.record.samples.values())
                               for r in runs},
                       computed={r.cls.name: r.computed for r in runs})
+
+
+def reference_scores(sample: Sample, metrics: list[Metric], config: MetricConfig) -> dict[str, float]:
+    """The target measured by the metrics that measure an image alone (``Metric.on_target``, e.g.
+    FWHM): the reference the leaderboard shows next to the methods; NaN where one fails on it."""
+    inputs = ScoreInput(sample.target, sample.target, sample.target_pixel_size_nm, config, sample=sample)
+    scores = {}
+    for metric in (m for m in metrics if m.on_target):
+        try:
+            scores[metric.name] = metric(inputs)
+        except Exception:  # noqa: BLE001 - a reference that cannot be measured is a gap, not a failed run
+            scores[metric.name] = float("nan")
+    return scores
 
 
 def oracle_raw(raw: RawStack, truth: dict[str, Any]) -> RawStack:

@@ -8,8 +8,9 @@ from simbench.plugin.spec import hookimpl
 @hookimpl
 def simbench_metrics() -> list[Metric]:
     from simbench.metrics.acf import ACF_METRICS
+    from simbench.metrics.axial import AXIAL_METRICS
     from simbench.metrics.consistency import CONSISTENCY_METRICS
     from simbench.metrics.fidelity import FIDELITY_METRICS
     from simbench.metrics.resolution import RESOLUTION_METRICS
 
-    return [*FIDELITY_METRICS, *RESOLUTION_METRICS, *CONSISTENCY_METRICS, *ACF_METRICS]
+    return [*FIDELITY_METRICS, *RESOLUTION_METRICS, *CONSISTENCY_METRICS, *ACF_METRICS, *AXIAL_METRICS]

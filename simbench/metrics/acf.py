@@ -217,6 +217,6 @@ def _fwhm_metric(axis_name: str) -> Callable[[ScoreInput], float]:
 
 
 ACF_METRICS: tuple[Metric, ...] = tuple(
-    Metric(f"fwhm_{name}", "lower", _fwhm_metric(name), unit="nm",
+    Metric(f"fwhm_{name}", "lower", _fwhm_metric(name), unit="nm", on_target=True,
            description=f"PSF FWHM along {name} from the autocorrelation (two-Gaussian fit, SCIENCE.md §5)")
     for name in ("x", "y", "z"))

@@ -9,8 +9,11 @@ shift them slightly); valleys are the minima between neighbouring positions.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
+
+from simbench.metrics.base import Metric, ScoreInput
 
 
 def _check(profile: np.ndarray, z_nm: np.ndarray, positions_nm: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -53,3 +56,43 @@ def grating_contrast(profile: np.ndarray, z_nm: np.ndarray, plane_positions_nm: 
     if not high + low > 0:
         raise ValueError("the grating profile has no positive intensity")
     return float(max(0.0, (high - low) / (high + low)))
+
+
+def central_axial_profile(volume: np.ndarray, pixel_size_nm: float, z_step_nm: float,
+                          half_width_nm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Axial profile of a (z, y, x) volume on its optical axis: the mean over the lateral window
+    of ``half_width_nm`` around the field centre (pixel (H/2, W/2), simbench's grid convention),
+    with plane p at z = (p − P/2)·``z_step_nm``; returns (profile, z_nm), float64."""
+    data = np.asarray(volume, dtype=np.float64)
+    if data.ndim != 3 or data.shape[0] < 3:
+        raise ValueError(f"an axial profile needs a volume (z, y, x) of ≥ 3 planes; got shape {data.shape}")
+    if not (pixel_size_nm > 0 and z_step_nm > 0 and half_width_nm >= 0):
+        raise ValueError(f"voxel sizes must be positive; got {pixel_size_nm} nm lateral, {z_step_nm} nm axial")
+    n_z, height, width = data.shape
+    r = int(half_width_nm // pixel_size_nm)
+    window = data[:, height // 2 - r:height // 2 + r + 1, width // 2 - r:width // 2 + r + 1]
+    return window.mean(axis=(1, 2)), (np.arange(n_z) - n_z / 2) * z_step_nm
+
+
+def _profile_metric(measure: Callable[[np.ndarray, np.ndarray, np.ndarray], float]) -> Callable[[ScoreInput], float]:
+    """``measure(profile, z_nm, positions_nm)`` of the prediction's central axial profile; the
+    positions and window come from ``sample.meta["axial_profile"]``, the z step from the sample."""
+
+    def metric(inputs: ScoreInput) -> float:
+        sample = inputs.sample
+        spec = None if sample is None else sample.meta.get("axial_profile")
+        if spec is None or sample.target_z_step_nm is None:
+            raise ValueError("this metric needs a 3D sample with meta['axial_profile'] (true axial positions)")
+        profile, z_nm = central_axial_profile(inputs.prediction, inputs.pixel_size_nm, sample.target_z_step_nm,
+                                              spec["half_width_nm"])
+        return measure(profile, z_nm, np.asarray(spec["positions_nm"]))
+
+    return metric
+
+
+AXIAL_METRICS: tuple[Metric, ...] = (
+    Metric("two_point_dip", "higher", _profile_metric(two_point_dip), unit="%", on_target=True,
+           description="dip between two axially separated points, % of the mean peak (SCIENCE.md §4)"),
+    Metric("grating_contrast", "higher", _profile_metric(grating_contrast), on_target=True,
+           description="axial grating contrast (I_max − I_min)/(I_max + I_min) on the optical axis (SCIENCE.md §4)"),
+)

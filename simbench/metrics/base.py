@@ -59,6 +59,9 @@ class Metric:
     unit: str = ""
     #: True when the metric compares two independent reconstructions
     needs_repeat: bool = False
+    #: True when the metric measures the prediction alone (with the sample's metadata), so it
+    #: can measure the target too: the harness records the target's score as a reference
+    on_target: bool = False
 
     def __call__(self, inputs: ScoreInput) -> float:
         return float(self.fn(inputs))

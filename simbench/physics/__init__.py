@@ -25,6 +25,7 @@ __all__ += ["CarrierEstimate", "StripeEstimate", "estimate_carriers", "estimate_
 # 3D hexagonal light-sheet SIM and its confocal target (lightsheet.py, optics3d.py)
 from simbench.physics.lightsheet import (
     LightSheetParams,
+    StackOperator,
     hex_components,
     interpolate_radial,
     shot_noise,
@@ -33,5 +34,5 @@ from simbench.physics.lightsheet import (
     stack_otf_table,
 )
 
-__all__ += ["LightSheetParams", "hex_components", "interpolate_radial", "shot_noise", "simulate_confocal_target",
-            "simulate_lightsheet", "stack_otf_table"]
+__all__ += ["LightSheetParams", "StackOperator", "hex_components", "interpolate_radial", "shot_noise",
+            "simulate_confocal_target", "simulate_lightsheet", "stack_otf_table"]

@@ -382,3 +382,74 @@ def stack_otf_table(optics: Optics, sheet_fwhm_nm: float, z_step_nm: float, n_pl
             k, kz, z, gaussian_sheet(z, sheet_fwhm_nm) / n_steps, optics)
     table.flags.writeable = False
     return table, _TABLE_DK_PER_UM
+
+
+# --------------------------------------------------------------------------- widefield stack operator
+
+
+def _signed_indices(n_small: int, n_large: int) -> np.ndarray:
+    """Indices of an n_small-point FFT's frequencies inside an n_large-point FFT (same spacing)."""
+    return np.r_[0:(n_small + 1) // 2, n_large - n_small // 2:n_large]
+
+
+@dataclass(frozen=True)
+class StackOperator:
+    """The step-averaged widefield light-sheet stack as a linear map from a finer grid.
+
+    ``H x``: a volume x (P·u_z, H·u, W·u) on the target grid (u× finer pixels, u_z× the
+    planes; plane u_z·p and pixel u·i on raw plane p and pixel i) convolved with the
+    stack's scan-averaged PSF h̄ (:func:`stack_otf_table`) and sampled on the raw grid
+    (P, H, W): the mean of each plane's 7 frames (SCIENCE.md §4).  h̄'s spectrum lies
+    inside the raw grid's Nyquist box (lateral cut-off 2NA/λ below the camera's
+    Nyquist frequency, axial support below 1/(2Δz)), so sampling is a Fourier crop and
+    ``adjoint`` (Hᵀ, zero-insertion then the mirrored PSF) a zero-padding, both exact.
+    The z axis is circular over the stack, as for the plane-axis DFT of the table.
+    Units: x in emitters (photons) per target voxel, ``H x`` per raw pixel and plane.
+    """
+
+    #: raw stack shape (P, H, W) and target shape (P·u_z, H·u, W·u)
+    raw_shape: tuple[int, int, int]
+    fine_shape: tuple[int, int, int]
+    #: transfer function on the raw grid's rfftn layout (P, H, W//2 + 1), complex64
+    transfer: np.ndarray
+
+    @classmethod
+    def create(cls, raw_shape: tuple[int, int, int], optics: Optics, sheet_fwhm_nm: float, z_step_nm: float,
+               n_steps: int = 7, upsample: int = 2, z_upsample: int = 3) -> StackOperator:
+        n_planes, height, width = raw_shape
+        if n_planes < 2 or optics.cutoff_per_pixel >= 0.5:
+            raise ValueError(f"need a stack of ≥ 2 planes sampled above Nyquist; got {raw_shape}, "
+                             f"cut-off {optics.cutoff_per_pixel:.3f} cycles/pixel")
+        table, dk = stack_otf_table(optics, float(sheet_fwhm_nm), float(z_step_nm), n_planes, n_steps)
+        ky = np.fft.fftfreq(height, optics.pixel_size_nm * 1e-3)
+        kx = np.fft.rfftfreq(width, optics.pixel_size_nm * 1e-3)
+        transfer = interpolate_radial(table, dk, np.hypot(ky[:, None], kx[None, :]))
+        if n_planes % 2 == 0:
+            transfer[n_planes // 2] = 0  # the Nyquist plane frequency: no partner on the finer grid
+        # an emitter adds h̄(z_p − z_e) per raw pixel area to plane p: its DFT over the fine grid
+        # is u²·u_z × the table (per fine voxel), and sampling every u-th pixel and u_z-th plane
+        # divides by u²·u_z, so the crop keeps the table as it is
+        fine = (n_planes * z_upsample, height * upsample, width * upsample)
+        return cls(tuple(raw_shape), fine, transfer.astype(np.complex64))
+
+    def _index(self) -> tuple[np.ndarray, ...]:
+        (p, h, w), (fp, fh, _) = self.raw_shape, self.fine_shape
+        return np.ix_(_signed_indices(p, fp), _signed_indices(h, fh), np.arange(w // 2 + 1))
+
+    def forward(self, volume: np.ndarray) -> np.ndarray:
+        """H x: (P, H, W) float32 from a target-grid volume."""
+        if volume.shape != self.fine_shape:
+            raise ValueError(f"volume shape {volume.shape} is not the target grid {self.fine_shape}")
+        spectrum = sfft.rfftn(volume, workers=-1)[self._index()]
+        spectrum *= self.transfer
+        return sfft.irfftn(spectrum, s=self.raw_shape, workers=-1).astype(np.float32, copy=False)
+
+    def adjoint(self, stack: np.ndarray) -> np.ndarray:
+        """Hᵀ r: a target-grid volume (float32) from a raw-grid stack (the exact transpose)."""
+        if stack.shape != self.raw_shape:
+            raise ValueError(f"stack shape {stack.shape} is not the raw grid {self.raw_shape}")
+        small = sfft.rfftn(stack, workers=-1) * np.conj(self.transfer)
+        padded = np.zeros(self.fine_shape[:2] + (self.fine_shape[2] // 2 + 1,), dtype=np.complex64)
+        padded[self._index()] = small
+        scale = np.float32(np.prod(self.fine_shape) / np.prod(self.raw_shape))
+        return (sfft.irfftn(padded, s=self.fine_shape, workers=-1) * scale).astype(np.float32, copy=False)
