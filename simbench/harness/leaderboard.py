@@ -176,7 +176,8 @@ def _sweep_tables(sweeps: pd.DataFrame, fmt: str) -> list[str]:
 
 
 def plot_sweeps(results_dir: Path, suite: str | None, path: Path) -> Path:
-    """A PNG with one panel per metric: mean score vs the sweep variable, a line per method."""
+    """A PNG with one panel per metric: mean score vs the sweep variable, a line per method and run
+    (the full size only, when there is one)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -185,13 +186,16 @@ def plot_sweeps(results_dir: Path, suite: str | None, path: Path) -> Path:
     sweeps = sweep_frame(with_reference(iter_records(results_dir, suite)))
     if sweeps.empty:
         raise ValueError(f"no swept results (samples with meta['sweep']) for {suite or 'any suite'} under {results_dir}")
+    if (sweeps["run"] == "full").any():  # the quick runs (gate baselines) would only repeat the full ones
+        sweeps = sweeps[sweeps["run"] != "quick"]
+    several = sweeps["run"].nunique() > 1
     metrics = list(dict.fromkeys(sweeps["metric"]))
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         part = sweeps[sweeps["metric"] == metric]
         for (method, run), curve in part.groupby(["method", "run"]):
             means = curve.groupby("value")["score"].mean()
-            ax.plot(means.index, means.values, marker="o", label=method if run in ("full", "quick") else f"{method} [{run}]")
+            ax.plot(means.index, means.values, marker="o", label=f"{method} [{run}]" if several else method)
         arrow = "↑" if part["direction"].iloc[0] == "higher" else "↓"
         ax.set_xlabel(part["variable"].iloc[0])
         ax.set_title(f"{metric} {arrow}")
