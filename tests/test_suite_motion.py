@@ -6,7 +6,7 @@ import pytest
 
 from simbench.harness.digest import sample_digest
 from simbench.harness.manifest import expected, load_manifest
-from simbench.phantoms import motion
+from simbench.phantoms import SOURCE_IMAGES, motion
 from simbench.phantoms.flow import flow_statistics
 from simbench.phantoms.motion import TABLE1_FLOW_PX
 from simbench.suites.motion import MotionExtreme, MotionFast, MotionMedium, MotionStatic
@@ -85,3 +85,15 @@ def test_manifest_flow_is_what_tvl1_measures_on_the_regenerated_frames(suite):
 def test_faster_regimes_have_larger_measured_flow():
     medians = [load_manifest(s.manifest_name)["summary"]["full"]["flow"]["median"] for s in MOVING]
     assert medians[0] < medians[1] < medians[2]
+
+
+@pytest.mark.parametrize("suite", MOVING, ids=lambda s: s.regime)
+def test_train_pool_is_disjoint_from_the_test_samples(suite):
+    """Learned methods train on make_train_sample: train-pool sources and scene seeds, other streams;
+    the test samples are unchanged by its existence (their manifest still matches, above)."""
+    train = [suite.make_train_sample(i, 0) for i in range(2)]
+    assert [s.meta["pool"] for s in train] == ["train", "train"]
+    assert SOURCE_IMAGES[train[0].meta["source"]][1] == "train"  # index 0: a scikit-image photo
+    test = [suite.make_sample(i, "quick", 0) for i in range(2)]
+    assert not any(np.array_equal(a.target, b.target) for a in train for b in test)
+    assert {sample_digest(s) for s in train}.isdisjoint(expected(suite, "full", 0).digests.values())

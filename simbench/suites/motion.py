@@ -25,6 +25,8 @@ from simbench.suites.static import StaticSuite
 from simbench.types import MODALITY_SIM2D, Sample
 
 _SUITE_KEY = {"medium": 21, "fast": 22, "extreme": 23}
+#: extra key of the train pool's random streams (the test pool's streams are unchanged)
+_POOL_KEY: dict[str, tuple[int, ...]] = {"test": (), "train": (1,)}
 
 
 class MotionStatic(StaticSuite):
@@ -60,33 +62,42 @@ class _MovingSuite(Suite):
                     "else 1)", 0, _positive_int),
     )
 
-    def _scene_frames(self, index: int, size: str, seed: int) -> tuple[np.ndarray, np.random.Generator, dict]:
-        """The 9 ground-truth frames of sample ``index``, the sample's random stream (advanced
-        past the scene) and the scene's metadata."""
+    def _scene_frames(self, index: int, size: str, seed: int,
+                      pool: str = "test") -> tuple[np.ndarray, np.random.Generator, dict]:
+        """The 9 ground-truth frames of sample ``index`` of ``pool``, the sample's random stream
+        (advanced past the scene) and the scene's metadata."""
         from simbench.phantoms.motion import REGIMES, canvas_shape, moving_sequence, source_canvas
         from simbench.physics import default_optics
 
         target_px = default_optics().pixel_size_nm / self.downsample
         params = REGIMES[self.regime]
-        rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY[self.regime], index]))
+        rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY[self.regime], *_POOL_KEY[pool], index]))
         video = self.option_values["video_dir"]
-        if video:
+        if video and pool == "test":
             from simbench.phantoms.video import video_window
 
             step = self.option_values["frame_step"] or params.frame_step
             frames, meta = video_window(video, index, self.n_samples(size), N_FRAMES, step, self.target_shape, rng)
             return frames, rng, meta
         canvas = canvas_shape(self.target_shape, params, N_FRAMES)
-        scene, meta = source_canvas(index, "test", seed, rng, self.target_shape, canvas, target_px)
+        scene, meta = source_canvas(index, pool, seed, rng, self.target_shape, canvas, target_px)
         return moving_sequence(scene, N_FRAMES, params, rng, self.target_shape, target_px), rng, meta
 
     def make_sample(self, index: int, size: str, seed: int) -> Sample:
         self.n_samples(size)
-        frames, rng, meta = self._scene_frames(index, size, seed)
+        return self._sample(index, size, seed, "test", self.sample_id(index))
+
+    def make_train_sample(self, index: int, seed: int) -> Sample:
+        """Sample ``index`` of the train pool (train-pool sources and scene seeds, own random streams)."""
+        return self._sample(index, "full", seed, "train", f"{self.manifest_name}-train-{index:06d}")
+
+    def _sample(self, index: int, size: str, seed: int, pool: str, sample_id: str) -> Sample:
+        frames, rng, meta = self._scene_frames(index, size, seed, pool)
         start = int(rng.integers(N_FRAMES))
-        repeat_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY[self.regime], index, 1]))
-        meta.update(pool="test", regime=self.regime, pattern_start=start)
-        return sim_sample(self.sample_id(index), frames, frames[N_FRAMES // 2], cycle_order(start), rng,
+        repeat_rng = np.random.default_rng(
+            np.random.SeedSequence([seed, _SUITE_KEY[self.regime], *_POOL_KEY[pool], index, 1]))
+        meta.update(pool=pool, regime=self.regime, pattern_start=start)
+        return sim_sample(sample_id, frames, frames[N_FRAMES // 2], cycle_order(start), rng,
                           (rng, repeat_rng), self.downsample, meta)
 
     def measure(self, index: int, size: str, seed: int) -> dict[str, Any]:
