@@ -1,6 +1,8 @@
 """Suite group `motion`: membership, determinism, manifests, frame ↔ pattern mapping, flow report."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,20 @@ def test_train_pool_is_disjoint_from_the_test_samples(suite):
     test = [suite.make_sample(i, "quick", 0) for i in range(2)]
     assert not any(np.array_equal(a.target, b.target) for a in train for b in test)
     assert {sample_digest(s) for s in train}.isdisjoint(expected(suite, "full", 0).digests.values())
+
+
+def test_group_leaderboard_from_the_command_line(tmp_path, capsys):
+    """`simbench leaderboard --suite motion` renders the group: one column group per regime run,
+    the flow of every sample in its result row."""
+    from simbench.cli import main
+
+    assert main(["run", "--method", "widefield", "--suite", "motion/extreme", "--size", "quick",
+                 "--results", str(tmp_path), "--no-progress"]) == 0
+    record = json.loads((tmp_path / "motion" / "extreme" / "widefield.json").read_text())
+    rows = record["runs"]["quick"]["samples"].values()
+    measured = load_manifest("motion-extreme")["measurements"]
+    assert all(row["meta"]["flow"] == measured[row["id"]]["flow"] for row in rows)
+    capsys.readouterr()
+    assert main(["leaderboard", "--suite", "motion", "--results", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("motion [quick]") and "extreme psnr ↑" in text.splitlines()[1]

@@ -15,6 +15,7 @@ One table per suite and size.
 
 examples:
   simbench leaderboard --suite static
+  simbench leaderboard --suite motion                 # the four regimes side by side
   simbench leaderboard --suite static --results leaderboards/results --format md -o leaderboards/static.md
 """
 
@@ -25,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("leaderboard", help="render leaderboard tables", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--suite", "-s", default=None, help="only this suite (default: all)")
+    p.add_argument("--suite", "-s", default=None,
+                   help="only this suite, or a group with one column group per member (e.g. motion); default: all")
     p.add_argument("--results", type=Path, default=None,
                    help=f"results directory (default: ${ENV_RESULTS} or ./{DEFAULT_RESULTS_DIR})")
     p.add_argument("--format", choices=FORMATS, default="plain", help="md, plain (default) or csv")
@@ -46,7 +48,7 @@ def execute(args: argparse.Namespace) -> int:
     if not results.is_dir():
         raise SimbenchError(f"results directory {results} does not exist (run `simbench run` first)")
     if args.suite is not None:
-        registry.suite(args.suite)  # unknown suite → did-you-mean error
+        registry.suite_group(args.suite)  # a suite or a group (motion, axial); unknown → did-you-mean error
     text = render(results, args.suite, args.format, current_hashes(registry))
     if args.plot:
         try:
