@@ -68,7 +68,7 @@ def execute(args: argparse.Namespace) -> int:
         for name, count in outcome.computed.items():
             print(f"{name} on {suite.name}: {count} new sample(s) computed, results in "
                   f"{results_dir / suite.name / (name + '.json')}", file=sys.stderr)
-    table = render(results_dir, args.suite, "plain", current_hashes(registry))
+    table = render(results_dir, args.suite, "plain", current_hashes(registry), order=list(registry.suites))
     print(_section(table, records[0].key))
     status = 0
     for record in records:

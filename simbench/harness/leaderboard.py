@@ -9,7 +9,7 @@ the methods, in the tables and the sweeps.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -124,9 +124,11 @@ def _display(group: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _display_group(group: pd.DataFrame) -> pd.DataFrame:
-    """A suite group (e.g. motion/*): a row per method, one column group per member suite."""
-    members = list(dict.fromkeys(group["suite"]))
+def _display_group(group: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """A suite group (e.g. motion/*): a row per method, one column group per member suite
+    (in ``order``, e.g. the registry's; others after them by name)."""
+    rank = {name: i for i, name in enumerate(order)}
+    members = sorted(dict.fromkeys(group["suite"]), key=lambda m: (rank.get(m, len(rank)), m))
     methods = sorted(set(group["method"]), key=lambda m: (m == REFERENCE_METHOD, m))
     table = pd.DataFrame({"method": methods}).set_index("method", drop=False)
     for member in members:
@@ -211,9 +213,9 @@ def plot_sweeps(results_dir: Path, suite: str | None, path: Path) -> Path:
 
 
 def render(results_dir: Path, suite: str | None, fmt: str,
-           current_hashes: dict[tuple[str, str, int], str | None]) -> str:
+           current_hashes: dict[tuple[str, str, int], str | None], order: Sequence[str] = ()) -> str:
     """The leaderboard text for every suite (or suite group, one column group per
-    member) and run key under ``results_dir``."""
+    member, in ``order``: e.g. the registry's suite names) and run key under ``results_dir``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     records = with_reference(iter_records(results_dir, suite))
@@ -230,7 +232,7 @@ def render(results_dir: Path, suite: str | None, fmt: str,
     parts = []
     for (group_name, key), group in frame.groupby(["group", "run"], sort=True):
         grouped = group["suite"].str.contains("/").all()
-        table = _display_group(group) if grouped else _display(group)
+        table = _display_group(group, order) if grouped else _display(group)
         title = f"{group_name if grouped else group['suite'].iloc[0]} [{key}]"
         body = tabulate(table, headers="keys", tablefmt="github" if fmt == "md" else "simple",
                         showindex=False, disable_numparse=True)

@@ -143,7 +143,8 @@ def write_report(registry: Registry, request: ReportRequest,
                f"-o {out}")
     parts = [f"# Report: {request.suite} [{request.size}]\n",
              f"From the result files in `{request.results_dir}`; regenerate with `{command}`.\n",
-             "## Leaderboard\n", render(request.results_dir, request.suite, "md", current_hashes)]
+             "## Leaderboard\n", render(request.results_dir, request.suite, "md", current_hashes,
+                                        order=list(registry.suites))]
     parts += [f"## {title}\n\n![{title}]({path.name})\n" for title, path in figures]
     report = out / "report.md"
     report.write_text("\n".join(parts))
