@@ -180,7 +180,10 @@ def test_killed_run_resumes_without_recomputing(plugin_dir, tmp_path, sig, monke
     monkeypatch.setenv("SLOW_SECONDS", "1.5")  # the remaining samples outlast a busy machine's signal latency
     args = [sys.executable, "-m", "simbench", "run", "--method", "slow", "--suite", "static", "--size", "quick",
             "--results", str(tmp_path), "--no-progress"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default, as a terminal gives it: a shell starting pytest in the background
+    # (e.g. `nohup … &`) leaves SIGINT ignored, and children would inherit that
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     path = tmp_path / "static" / "slow.json"
     _wait_for_samples(path, 2, proc)
     proc.send_signal(sig)
