@@ -234,14 +234,15 @@ def test_output_shape_dtype_and_frame_order():
 def test_uniform_object_comes_out_flat_at_the_filters_dc_gain():
     """A uniform object comes out flat at the mean frame's level times the filter's gain at
     f = 0: Σ att·H_b² / (Σ att·H_b² + w²) over band 0 of each angle (att = 1 − s there)
-    and the six side bands (H_b = ½m·OTF(k₀)).  The border is left out: the simulator's
-    stripes are not periodic across the wrap-around, real stripes have no wrap."""
+    and the six side bands (H_b = ½m·OTF(k₀)); the spectral regulariser is 0 at f = 0.  The
+    border (32 px) is left out: the simulator's stripes are not periodic across the
+    wrap-around (real stripes have no wrap), and the filter rings from that seam inwards."""
     optics = default_optics()
     true = jitter_pattern(nominal_pattern(optics), np.random.default_rng(2))
     frames = simulate_sim2d(np.full((128, 128), 3.0, dtype=np.float32), optics.pixel_size_nm / 2, optics, true,
                             range(9))
     raw = dataclasses.replace(raw_stack(frames, optics), pattern=true, oracle=True)
-    image = Wiener().reconstruct(raw).image[24:-24, 24:-24]
+    image = Wiener().reconstruct(raw).image[32:-32, 32:-32]
     otf_k0 = float(simbench.physics.otf_profile(np.array(true.frequency_per_um / optics.cutoff_per_um)))
     sigma = Wiener.attenuation_fwhm_per_um / (2 * math.sqrt(2 * math.log(2)))
     att_k0 = 1 - Wiener.attenuation_strength * math.exp(-0.5 * (true.frequency_per_um / sigma) ** 2)

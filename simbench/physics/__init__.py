@@ -8,17 +8,28 @@ from simbench.physics.estimation import (
     separation_matrix,
 )
 from simbench.physics.forward import simulate_sim2d, simulate_widefield, widefield_adjoint
-from simbench.physics.fourier import crop_rfft2, fft_freqs_per_um, freq_grid_per_um, pad_rfft2, radial_freq_per_um
+from simbench.physics.fourier import (
+    crop_rfft2,
+    edge_taper,
+    fft_freqs_per_um,
+    freq_grid_per_um,
+    pad_rfft2,
+    radial_freq_per_um,
+)
 from simbench.physics.noise import NoiseModel
 from simbench.physics.optics import airy_fwhm_nm, otf2d, otf_profile, psf2d
 from simbench.physics.patterns import default_optics, illumination, jitter_pattern, nominal_pattern
 
 __all__ = [
-    "NoiseModel", "airy_fwhm_nm", "crop_rfft2", "default_optics", "fft_freqs_per_um",
+    "NoiseModel", "airy_fwhm_nm", "crop_rfft2", "default_optics", "edge_taper", "fft_freqs_per_um",
     "freq_grid_per_um", "illumination", "jitter_pattern", "nominal_pattern", "otf2d",
     "otf_profile", "pad_rfft2", "psf2d", "radial_freq_per_um", "simulate_sim2d", "simulate_widefield",
     "widefield_adjoint",
 ]
+# noise and object power spectra (spectra.py)
+from simbench.physics.spectra import PowerSpectra, estimate_power_spectra
+
+__all__ += ["PowerSpectra", "estimate_power_spectra"]
 # pattern-parameter estimation (estimation.py)
 __all__ += ["CarrierEstimate", "StripeEstimate", "estimate_carriers", "estimate_stripes", "frames_by_pattern",
             "separation_matrix"]

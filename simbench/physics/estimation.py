@@ -56,7 +56,7 @@ import scipy.fft as sfft
 from scipy import ndimage
 
 from simbench.errors import EstimationError
-from simbench.physics.fourier import fft_freqs_per_um
+from simbench.physics.fourier import edge_taper, fft_freqs_per_um
 from simbench.physics.optics import otf_profile
 from simbench.types import Optics, StripePattern
 
@@ -81,14 +81,11 @@ SEARCH_MAX_FRACTION = 1.05
 #: nevertheless ≈ 1: hence the second criterion.
 MIN_PEAK_RATIO = 8.0
 MIN_CORRELATION = 0.5
-#: Fraction of each side over which the (mean-subtracted) frames are faded to 0 with
-#: a cos² taper before estimation: real frames are not periodic, and their edges would
-#: add a cross of leakage to every spectrum.  Only the estimation sees the taper.
-EDGE_TAPER_FRACTION = 0.08
 #: Width (frequency pixels, σ of 1 − exp(−g²/2σ²)) of the notch applied to both bands
 #: around their own zero frequency.  It removes what violates U ∝ V there: the mean
 #: subtracted from band 0 only (camera offset, unmodulated background) and the taper's
-#: leakage of it, which spreads over ≈ 1/EDGE_TAPER_FRACTION ≈ 12 pixels.  Calibrated
+#: leakage of it (the frames are faded to 0 at their edges before estimation, see
+#: :func:`edge_taper`), which spreads over ≈ 1/EDGE_TAPER_FRACTION ≈ 12 pixels.  Calibrated
 #: on static-suite samples (σ = 2, 4, 6, 9 px: worst frequency error 0.15, 0.09, 0.06,
 #: 0.05 %), comparable to the 0.5 cycles/µm band-origin attenuation of SCIENCE.md §6.
 DC_NOTCH_SIGMA_PX = 9.0
@@ -424,7 +421,7 @@ class _EstimationGrid:
         # out-of-band regions of the raw rfft / fft grids (noise only) for the noise power
         self.noise_mask_half = np.hypot(fy[:, None], fft_freqs_per_um(width, px, rfft=True)[None, :]) > 1.05 * k_c
         self.noise_mask_full = np.hypot(fy[:, None], fx[None, :]) > 1.05 * k_c
-        self.taper = (_taper_1d(height)[:, None] * _taper_1d(width)[None, :]).astype(np.float32)
+        self.taper = edge_taper((height, width)).astype(np.float32)
         for array in (self.window, self.weight, self.annulus, self.annulus_rings, self.annulus_index,
                       self.otf2_fine, self.noise_mask_half, self.noise_mask_full, self.taper):
             array.flags.writeable = False
@@ -437,15 +434,6 @@ class _EstimationGrid:
     def to_per_um(self, ky: float, kx: float) -> tuple[float, float]:
         """(ky, kx) in frequency pixels → cycles/µm."""
         return ky * self.df[0], kx * self.df[1]
-
-
-def _taper_1d(n: int) -> np.ndarray:
-    """1 in the middle, cos² fade to 0 over EDGE_TAPER_FRACTION·n samples at each end."""
-    ramp = max(round(EDGE_TAPER_FRACTION * n), 1)
-    window = np.ones(n)
-    window[:ramp] = np.sin(0.5 * np.pi * (np.arange(ramp) + 0.5) / ramp) ** 2
-    window[n - ramp:] = window[:ramp][::-1]
-    return window
 
 
 def _box_from_fft(spectrum: np.ndarray, grid: _EstimationGrid) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""FFT helpers: frequency grids in cycles/µm and spectrum cropping.
+"""FFT helpers: frequency grids in cycles/µm, spectrum cropping, the edge taper.
 
 All grids follow numpy's unshifted FFT layout (``np.fft.fftfreq``); the
 ``rfft`` variants follow the half-plane layout of ``rfft2`` on an (H, W)
@@ -78,3 +78,19 @@ def pad_rfft2(spectrum: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     out[..., :n_pos, :spectrum.shape[-1]] = spectrum[..., :n_pos, :]
     out[..., height - n_neg:, :spectrum.shape[-1]] = spectrum[..., n_pos:, :]
     return out
+
+
+#: Fraction of each side over which :func:`edge_taper` fades an image to 0: real frames
+#: are not periodic, and their edges would add a cross of leakage to every spectrum.
+EDGE_TAPER_FRACTION = 0.08
+
+
+def edge_taper(shape: tuple[int, int], fraction: float = EDGE_TAPER_FRACTION) -> np.ndarray:
+    """(H, W) float64 window: 1 in the middle, a cos² fade to 0 over ``fraction`` of each side."""
+    def fade(n: int) -> np.ndarray:
+        ramp = max(round(fraction * n), 1)
+        window = np.ones(n)
+        window[:ramp] = np.sin(0.5 * np.pi * (np.arange(ramp) + 0.5) / ramp) ** 2
+        window[n - ramp:] = window[:ramp][::-1]
+        return window
+    return fade(shape[0])[:, None] * fade(shape[1])[None, :]
