@@ -1,9 +1,19 @@
-"""``simbench report``: figures and a Markdown report from committed results."""
+"""``simbench report``: figures and a Markdown report from result files (the committed ones; small synthetic ones)."""
 from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from simbench.harness import figures
+from simbench.harness.figures import draw_sweeps, fwhm_boxes, plot_fwhm_boxes, sweep_curves
+from simbench.harness.leaderboard import REFERENCE_METHOD, sweep_frame, with_reference
+from simbench.harness.results import RunRecord, iter_records, result_path
 
 from conftest import ROOT, run_cli
 
 COMMITTED = ROOT / "leaderboards" / "results"
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def test_report_writes_figures_and_markdown(tmp_path):
@@ -11,7 +21,7 @@ def test_report_writes_figures_and_markdown(tmp_path):
                   "-o", str(tmp_path))
     assert res.returncode == 0, res.stderr
     for name in ("crops.png", "metrics.png", "sweeps.png"):
-        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert (tmp_path / name).read_bytes()[:8] == PNG, name
     text = (tmp_path / "report.md").read_text()
     assert "![Reconstructions](crops.png)" in text and "![Metrics](metrics.png)" in text
     assert "sweeps.png" in text and "### frame-delay [quick]" in text
@@ -22,3 +32,84 @@ def test_report_bad_input_is_one_line(tmp_path):
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
     res = run_cli("report", "--suite", "static", "--size", "quick", "--results", str(tmp_path), "-o", str(tmp_path))
     assert res.returncode == 2 and "no [quick] results" in res.stderr
+
+
+def _save_results(root: Path, suite: str, method: str, rows: dict[str, tuple[str, dict, dict]],
+                  reference: dict[str, dict] | None = None) -> None:
+    """A minimal result file: ``rows`` maps sample id → (status, scores, meta); ``reference`` the
+    target's own scores per sample id."""
+    samples = {sid: {"id": sid, "status": status, "error": None if status == "ok" else "Boom", "scores": scores,
+                     "runtime_s": 0.1, "meta": meta, "reference": (reference or {}).get(sid, {})}
+               for sid, (status, scores, meta) in rows.items()}
+    metrics = {name: {"direction": "higher" if name == "ssim" else "lower", "unit": "nm" if "fwhm" in name else ""}
+               for name in ("fwhm_x", "fwhm_y", "fwhm_z", "ssim")}
+    RunRecord(result_path(root, suite, method), "quick", {
+        "suite": suite, "method": method, "size": "quick", "seed": 0, "n_samples": len(rows), "complete": True,
+        "metrics": metrics, "samples": samples}).save()
+
+
+def _fwhm(x: float) -> dict[str, float]:
+    return {"fwhm_x": x, "fwhm_y": x + 1, "fwhm_z": 4 * x, "ssim": 0.9}
+
+
+def test_fwhm_boxes_hold_each_methods_scored_samples_and_the_reference(tmp_path):
+    chromatin = {"kind": "chromatin"}
+    _save_results(tmp_path, "axial/chromatin", "alpha", {"s0": ("ok", _fwhm(110.0), chromatin),
+                                                         "s1": ("ok", _fwhm(130.0), chromatin),
+                                                         "s2": ("ok", _fwhm(120.0), chromatin)},
+                  reference={"s0": {"fwhm_x": 125.0}, "s1": {"fwhm_x": 126.0}, "s2": {"fwhm_x": 127.0}})
+    _save_results(tmp_path, "axial/chromatin", "beta", {"s0": ("ok", _fwhm(300.0), chromatin),
+                                                        "s1": ("failed", {}, chromatin),
+                                                        "s2": ("ok", {**_fwhm(310.0), "fwhm_z": float("nan")},
+                                                               chromatin)})
+    boxes = fwhm_boxes(with_reference(iter_records(tmp_path, "axial")))
+    assert set(boxes) == {("axial/chromatin", m) for m in ("fwhm_x", "fwhm_y", "fwhm_z")}  # not ssim
+    lateral = boxes[("axial/chromatin", "fwhm_x")]
+    assert list(lateral) == ["alpha", "beta", REFERENCE_METHOD]  # the reference last
+    np.testing.assert_array_equal(lateral["alpha"], [110.0, 130.0, 120.0])  # every sample, in order
+    np.testing.assert_array_equal(lateral["beta"], [300.0, 310.0])  # the failed sample left out
+    np.testing.assert_array_equal(lateral[REFERENCE_METHOD], [125.0, 126.0, 127.0])
+    axial = boxes[("axial/chromatin", "fwhm_z")]
+    np.testing.assert_array_equal(axial["beta"], [1200.0])  # a NaN score is no box value
+    assert REFERENCE_METHOD not in axial  # the target measured only fwhm_x
+    png = plot_fwhm_boxes(boxes, tmp_path / "fwhm.png")
+    assert png.read_bytes()[:8] == PNG
+
+
+def test_photon_sweep_curves_are_sorted_with_gaps_where_nothing_was_scored(tmp_path, monkeypatch):
+    photons = (4096.0, 16.0, 256.0, 64.0)  # two scenes each, stored out of order
+    rows = {f"n{scene}{k}": ("ok", {"ssim": 0.5 + 0.1 * k + 0.02 * scene}, {"sweep": {"photons_per_emitter": p}})
+            for scene in (0, 1) for k, p in enumerate(photons)}
+    _save_results(tmp_path, "axial/noise", "alpha", rows)
+    failing = {sid: ("failed", {}, meta) if meta["sweep"]["photons_per_emitter"] == 64.0 else (status, s, meta)
+               for sid, (status, s, meta) in rows.items()}
+    _save_results(tmp_path, "axial/noise", "beta", failing)
+    curves = sweep_curves(sweep_frame(iter_records(tmp_path, "axial")))
+    lines = curves[("axial/noise", "photons_per_emitter", "ssim")]
+    assert list(lines["alpha"].index) == sorted(photons)
+    np.testing.assert_allclose(lines["alpha"].to_numpy(), [0.61, 0.81, 0.71, 0.51])  # mean over the two scenes
+    assert np.isnan(lines["beta"][64.0]) and not lines["beta"].drop(64.0).isna().any()
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or path)
+    draw_sweeps(sweep_frame(iter_records(tmp_path, "axial")), "noise", tmp_path / "sweeps.png")
+    ax = next(a for a in drawn[0].axes if a.get_title().startswith("ssim"))
+    beta = next(line for line in ax.get_lines() if line.get_label() == "beta")
+    assert ax.get_xscale() == "log" and list(beta.get_xdata()) == sorted(photons)
+    assert np.isnan(beta.get_ydata()[1]) and np.isfinite(np.delete(beta.get_ydata(), 1)).all()  # a gap, not 0
+    figures.pyplot().close(drawn[0])
+
+
+def test_sweeps_of_a_group_get_a_row_per_suite_and_a_linear_axis_unless_doubling(tmp_path, monkeypatch):
+    for suite, variable, values in (("axial/noise", "photons_per_emitter", (16.0, 64.0)),
+                                    ("axial/twopoint", "separation_nm", (600.0, 900.0))):
+        _save_results(tmp_path, suite, "alpha", {f"s{k}": ("ok", _fwhm(100.0 + k), {"sweep": {variable: v}})
+                                                 for k, v in enumerate(values)})
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or path)
+    draw_sweeps(sweep_frame(iter_records(tmp_path, "axial")), "axial", tmp_path / "sweeps.png")
+    panels = {a.get_title(): a for a in drawn[0].axes if a.get_title()}
+    assert len(panels) == 8  # 2 suites × 4 metrics
+    assert panels["axial/noise: fwhm_z ↓"].get_xscale() == "log"
+    assert panels["axial/twopoint: fwhm_z ↓"].get_xscale() == "linear"
+    assert list(panels["axial/twopoint: ssim ↑"].get_lines()[0].get_xdata()) == [600.0, 900.0]
+    figures.pyplot().close(drawn[0])

@@ -6,7 +6,8 @@ import pytest
 
 from simbench.harness import runner
 from simbench.harness.digest import sample_digest
-from simbench.harness.leaderboard import plot_sweeps, render
+from simbench.harness.figures import plot_sweeps
+from simbench.harness.leaderboard import render
 from simbench.harness.manifest import expected
 from simbench.suites.frame_delay import BEAD_DIAMETER_NM, DELAYS_MS, FrameDelaySuite, render_beads
 

@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def execute(args: argparse.Namespace) -> int:
     from simbench.cli.common import current_hashes, load_registry
     from simbench.errors import SimbenchError
-    from simbench.harness.leaderboard import plot_sweeps, render
+    from simbench.harness.figures import plot_sweeps
+    from simbench.harness.leaderboard import render
     from simbench.harness.results import default_results_dir
 
     registry = load_registry(args)

@@ -9,12 +9,18 @@ Write PNG figures and a Markdown report for a suite from its result files:
 report.md (the leaderboard and the figures), metrics.png (every metric's mean
 and 95 % bootstrap interval per method; one bar group per regime for a suite
 group such as motion), crops.png (ground truth and each method on the same crop
-of one sample, with error maps: the methods are rerun on that sample) and, for
-swept suites (frame-delay), sweeps.png (every metric vs the sweep variable).
+of one sample, with error maps; of a volume, its brightest plane: the methods are
+rerun on that sample), for swept suites (frame-delay, axial/noise, …) sweeps.png
+(every metric vs the sweep variable, a row per swept suite; a gap where no sample
+was scored; photons per emitter on a log2 axis) and, where FWHM is scored (axial),
+fwhm.png (per-sample lateral and axial ACF-FWHM box plots per method and suite,
+the confocal target as the reference).  All but crops.png come from the result
+files alone.
 
 examples:
   simbench report --suite static --size quick --results leaderboards/results -o reports/static
   simbench report --suite frame-delay --size quick --results leaderboards/results -o reports/frame-delay
+  simbench report --suite axial --size quick --results leaderboards/results -o leaderboards/reports/axial
 """
 
 

@@ -143,21 +143,29 @@ def _display_group(group: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     return table.fillna("—").reset_index(drop=True)
 
 
-def sweep_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
-    """Per-sample scores of records whose samples carry ``meta["sweep"]`` (e.g. a delay),
-    long format: suite, run, method, sweep variable, value, metric, score."""
+#: the columns of :func:`score_frame`
+SCORE_COLUMNS = ("suite", "run", "method", "sample", "status", "variable", "value", "metric", "score", "direction")
+
+
+def score_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
+    """Every sample's score of every metric of its record, long format (:data:`SCORE_COLUMNS`):
+    ``variable`` and ``value`` are the sample's ``meta["sweep"]`` (None without one); ``score`` is
+    NaN where the sample was not scored (failed or skipped)."""
     rows = []
     for rec in records:
-        for sample in rec.data["samples"].values():
-            sweep = (sample.get("meta") or {}).get("sweep")
-            if not sweep or sample["status"] != "ok":
-                continue
-            (variable, value), = sweep.items()
-            for metric, score in sample["scores"].items():
-                rows.append({"suite": rec.data["suite"], "run": rec.key, "method": rec.data["method"],
-                             "variable": variable, "value": value, "metric": metric, "score": score,
-                             "direction": rec.data["metrics"][metric]["direction"]})
-    return pd.DataFrame(rows)
+        for sid, sample in rec.data["samples"].items():
+            (variable, value), = ((sample.get("meta") or {}).get("sweep") or {None: None}).items()
+            for metric, spec in rec.data["metrics"].items():
+                rows.append((rec.data["suite"], rec.key, rec.data["method"], sid, sample["status"], variable,
+                             value, metric, sample["scores"].get(metric, math.nan), spec["direction"]))
+    return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+
+
+def sweep_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
+    """The rows of :func:`score_frame` whose samples carry ``meta["sweep"]`` (e.g. a delay),
+    failed samples included (NaN scores)."""
+    scores = score_frame(records)
+    return scores[scores["variable"].notna()].astype({"value": float}).reset_index(drop=True)
 
 
 def _sweep_tables(sweeps: pd.DataFrame, fmt: str) -> list[str]:
@@ -165,6 +173,7 @@ def _sweep_tables(sweeps: pd.DataFrame, fmt: str) -> list[str]:
     from tabulate import tabulate
 
     parts = []
+    sweeps = sweeps[sweeps["status"] == "ok"]
     several = sweeps["suite"].nunique() > 1  # e.g. two sub-suites sweeping a separation each
     for (suite, variable, metric), part in sweeps.groupby(["suite", "variable", "metric"], sort=False):
         arrow = "↑" if part["direction"].iloc[0] == "higher" else "↓"
@@ -175,41 +184,6 @@ def _sweep_tables(sweeps: pd.DataFrame, fmt: str) -> list[str]:
         title = f"{metric} {arrow} vs {variable}" + (f" ({suite})" if several else "")
         parts.append(f"#### {title}\n\n{body}\n" if fmt == "md" else f"{title}\n{body}\n")
     return parts
-
-
-def plot_sweeps(results_dir: Path, suite: str | None, path: Path) -> Path:
-    """A PNG with one panel per metric: mean score vs the sweep variable, a line per method and run
-    (the full size only, when there is one)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sweeps = sweep_frame(with_reference(iter_records(results_dir, suite)))
-    if sweeps.empty:
-        raise ValueError(f"no swept results (samples with meta['sweep']) for {suite or 'any suite'} under {results_dir}")
-    if (sweeps["run"] == "full").any():  # the quick runs (gate baselines) would only repeat the full ones
-        sweeps = sweeps[sweeps["run"] != "quick"]
-    several = sweeps["run"].nunique() > 1
-    metrics = list(dict.fromkeys(sweeps["metric"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.4), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        part = sweeps[sweeps["metric"] == metric]
-        for (method, run), curve in part.groupby(["method", "run"]):
-            means = curve.groupby("value")["score"].mean()
-            ax.plot(means.index, means.values, marker="o", label=f"{method} [{run}]" if several else method)
-        arrow = "↑" if part["direction"].iloc[0] == "higher" else "↓"
-        ax.set_xlabel(part["variable"].iloc[0])
-        ax.set_title(f"{metric} {arrow}")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{suite or 'all suites'}: mean over scenes")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def render(results_dir: Path, suite: str | None, fmt: str,

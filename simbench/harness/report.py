@@ -2,12 +2,18 @@
 
 * ``crops.png``: ground truth and every method's reconstruction of one sample on the
   same crop, each with its error map (prediction fitted to the normalised target, as
-  the fidelity metrics do, minus the target).  Reconstructions are not stored, so the
-  methods are rerun on that one sample.
+  the fidelity metrics do, minus the target); of a volume, the plane holding the most
+  target signal.  Reconstructions are not stored, so the methods are rerun on that one
+  sample.
 * ``metrics.png``: every metric's mean with its 95 % bootstrap interval per method;
   for a suite group (e.g. ``motion``) one bar group per member (regime).
-* ``sweeps.png``: metric vs the suite's sweep variable (e.g. frame delay), if any.
+* ``sweeps.png``: every metric vs each swept member's variable (frame delay, photons per
+  emitter, …), if any (:func:`simbench.harness.figures.draw_sweeps`).
+* ``fwhm.png``: per-sample ACF-FWHM box plots per method and suite with the target as the
+  reference, where FWHM is scored (``axial``; :func:`simbench.harness.figures.plot_fwhm_boxes`).
 * ``report.md``: the leaderboard and the figures.
+
+All but ``crops.png`` come from the result files alone.
 """
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simbench.harness.leaderboard import plot_sweeps, render, summarise, sweep_frame
+from simbench.harness.figures import draw_sweeps, fwhm_boxes, plot_fwhm_boxes, pyplot, save_figure
+from simbench.harness.leaderboard import render, summarise, sweep_frame, with_reference
 from simbench.harness.results import iter_records
 from simbench.plugin.manager import Registry
 
@@ -35,20 +42,18 @@ class ReportRequest:
     sample_index: int = 0
 
 
-def _pyplot():
-    """matplotlib.pyplot on the Agg backend, imported only when figures are drawn."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+def _plane(target: np.ndarray) -> tuple[int, ...]:
+    """Index of the section shown: ``()`` for an image; for a volume (z, y, x) the plane holding
+    the most target signal."""
+    return () if target.ndim == 2 else (int(np.argmax(target.sum(axis=(-2, -1)))),)
 
 
-def _crop(image: np.ndarray) -> np.ndarray:
-    h, w = image.shape[-2:]
+def _crop(image: np.ndarray, plane: tuple[int, ...]) -> np.ndarray:
+    """The central ``CROP_PX``² crop of ``image[plane]`` (see :func:`_plane`)."""
+    section = image[plane]
+    h, w = section.shape
     y, x = (h - min(h, CROP_PX)) // 2, (w - min(w, CROP_PX)) // 2
-    return image[..., y:y + CROP_PX, x:x + CROP_PX]
+    return section[y:y + CROP_PX, x:x + CROP_PX]
 
 
 def plot_crops(registry: Registry, suite_name: str, methods: list[str], size: str, index: int, path: Path) -> Path:
@@ -69,10 +74,11 @@ def plot_crops(registry: Registry, suite_name: str, methods: list[str], size: st
         fitted, target, _ = prepare(image, sample.target, MetricConfig())
         panels.append((name, fitted, fitted - target))
     target = prepare(sample.target, sample.target, MetricConfig())[1]
-    plt = _pyplot()
+    plane = _plane(target)
+    plt = pyplot()
     fig, axes = plt.subplots(2, len(panels) + 1, figsize=(2.6 * (len(panels) + 1), 5.4), squeeze=False)
-    limit = max([float(np.abs(_crop(e)).max()) for _, p, e in panels if p is not None] + [1e-6])
-    axes[0][0].imshow(_crop(target), cmap="gray", vmin=0, vmax=1)
+    limit = max([float(np.abs(_crop(e, plane)).max()) for _, p, e in panels if p is not None] + [1e-6])
+    axes[0][0].imshow(_crop(target, plane), cmap="gray", vmin=0, vmax=1)
     axes[0][0].set_title("ground truth")
     axes[1][0].axis("off")
     for column, (name, image, error) in enumerate(panels, start=1):
@@ -81,21 +87,22 @@ def plot_crops(registry: Registry, suite_name: str, methods: list[str], size: st
             axes[0][column].text(0.5, 0.5, f"failed:\n{error}", ha="center", va="center")
             axes[1][column].axis("off")
             continue
-        axes[0][column].imshow(_crop(image), cmap="gray", vmin=0, vmax=1)
-        axes[1][column].imshow(_crop(error), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes[0][column].imshow(_crop(image, plane), cmap="gray", vmin=0, vmax=1)
+        axes[1][column].imshow(_crop(error, plane), cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes[1][column].set_title("error", fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"{sample.id}: central {CROP_PX}² crop; error = fitted reconstruction − normalised truth")
+    where = f", plane {plane[0]}" if plane else ""
+    fig.suptitle(f"{sample.id}: central {CROP_PX}² crop{where}; error = fitted reconstruction − normalised truth")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_metrics(frame: pd.DataFrame, path: Path) -> Path:
     """A panel per metric: mean and 95 % bootstrap interval per method, grouped by suite (regime)."""
-    plt = _pyplot()
-    directions: dict[str, str] = frame["directions"].iloc[0]
+    plt = pyplot()
+    directions = {name: d for row in frame["directions"] for name, d in row.items()}  # members' metrics differ
     suites = list(dict.fromkeys(frame["suite"]))
     methods = sorted(set(frame["method"]))
     fig, axes = plt.subplots(1, len(directions), figsize=(3.6 * len(directions), 3.4), squeeze=False)
@@ -107,20 +114,13 @@ def plot_metrics(frame: pd.DataFrame, path: Path) -> Path:
             errors = np.abs(np.stack([mean - rows[f"{metric}_ci_low"], rows[f"{metric}_ci_high"] - mean]))
             ax.bar(np.arange(len(suites)) + (k - (len(methods) - 1) / 2) * width, mean, width,
                    yerr=np.nan_to_num(errors), capsize=2, label=method)
-        ax.set_xticks(range(len(suites)), [s.split("/", 1)[-1] for s in suites], fontsize=8)
+        ax.set_xticks(range(len(suites)), [s.split("/", 1)[-1] for s in suites], fontsize=8, rotation=30, ha="right")
         ax.set_title(f"{metric} {'↑' if direction == 'higher' else '↓'}")
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.suptitle("mean over samples, 95 % bootstrap interval")
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig: object, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)  # type: ignore[attr-defined]
-    _pyplot().close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_report(registry: Registry, request: ReportRequest,
@@ -136,9 +136,14 @@ def write_report(registry: Registry, request: ReportRequest,
     methods = sorted((m for m in set(frame["method"]) if m in registry.methods), key=lambda m: (m != "widefield", m))
     figures.append(("Reconstructions", plot_crops(registry, members[0], methods, request.size,
                                                   request.sample_index, out / "crops.png")))
-    if not sweep_frame(records).empty:
-        figures.append(("Metrics vs the sweep variable",
-                        plot_sweeps(request.results_dir, request.suite, out / "sweeps.png")))
+    referenced = with_reference(records)
+    sweeps = sweep_frame(referenced)
+    if not sweeps.empty:
+        figures.append(("Metrics vs the sweep variable", draw_sweeps(
+            sweeps, f"{request.suite} [{request.size}]: mean over scenes; a gap: no sample scored", out / "sweeps.png")))
+    boxes = fwhm_boxes(referenced)
+    if boxes:
+        figures.append(("ACF-FWHM per sample", plot_fwhm_boxes(boxes, out / "fwhm.png")))
     command = (f"simbench report --suite {request.suite} --size {request.size} --results {request.results_dir} "
                f"-o {out}")
     parts = [f"# Report: {request.suite} [{request.size}]\n",

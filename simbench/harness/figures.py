@@ -1,0 +1,169 @@
+"""Figures drawn from the per-sample scores in result files alone (no reconstruction).
+
+* :func:`draw_sweeps`: every metric vs a suite's sweep variable (frame delay, photons per
+  emitter, separation …): a row of panels per swept suite, a line per method; a sweep value
+  at which none of a method's samples was scored (failed) is a gap in its line, not a zero.
+* :func:`plot_fwhm_boxes`: box plots of the per-sample ACF-FWHM, lateral (x, y) and axial (z),
+  per method, a row per suite, with the target's own FWHM as the reference (Boland et al.
+  Fig. 2).
+
+matplotlib is imported (Agg backend) only when a figure is drawn.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simbench.harness.leaderboard import REFERENCE_METHOD, score_frame, sweep_frame, with_reference
+from simbench.harness.results import RunRecord, iter_records
+
+#: the ACF-FWHM metrics (:mod:`simbench.metrics.acf`) drawn as box plots, and their direction
+FWHM_METRICS = {"fwhm_x": "lateral", "fwhm_y": "lateral", "fwhm_z": "axial"}
+#: size of one panel, inches (width, height)
+PANEL_IN = (4.0, 3.4)
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, imported only when figures are drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Write ``fig`` to the PNG ``path`` (creating its folder), close it, return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+    return path
+
+
+def _method_order(method: str) -> tuple[bool, str]:
+    """Methods by name, the target (reference) after them."""
+    return method == REFERENCE_METHOD, method
+
+
+def sweep_curves(sweeps: pd.DataFrame) -> dict[tuple[str, str, str], dict[str, pd.Series]]:
+    """(suite, sweep variable, metric) → {line label: the mean score over scenes per sweep value,
+    values sorted}; NaN where none of the line's samples at that value was scored.  A line is a
+    method, labelled ``method [run]`` when ``sweeps`` (:func:`sweep_frame`) holds several runs."""
+    several = sweeps["run"].nunique() > 1
+    curves: dict[tuple[str, str, str], dict[str, pd.Series]] = {}
+    for (suite, variable, metric), part in sweeps.groupby(["suite", "variable", "metric"], sort=False):
+        lines = sorted(part.groupby(["method", "run"]), key=lambda item: (_method_order(item[0][0]), item[0][1]))
+        curves[(suite, variable, metric)] = {f"{method} [{run}]" if several else method:
+                                             curve.groupby("value")["score"].mean()
+                                             for (method, run), curve in lines}
+    return curves
+
+
+def _powers_of_two(values: Iterable[float]) -> bool:
+    """Whether every value is a positive power of two (a doubling sweep: drawn on a log2 axis)."""
+    return all(v > 0 and math.log2(v).is_integer() for v in values)
+
+
+def draw_sweeps(sweeps: pd.DataFrame, title: str, path: Path) -> Path:
+    """A PNG of :func:`sweep_curves`: a row of panels per swept suite, a panel per metric, a line
+    per method; sweeps of powers of two (photons per emitter 16 … 4096) on a log2 axis."""
+    curves = sweep_curves(sweeps)
+    directions = dict(zip(sweeps["metric"], sweeps["direction"]))
+    rows = list(dict.fromkeys(key[:2] for key in curves))
+    columns = [[key for key in curves if key[:2] == row] for row in rows]
+    several = len(rows) > 1
+    plt = pyplot()
+    labels = sorted({label for lines in curves.values() for label in lines}, key=_method_order)
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = {label: {"color": "grey", "linestyle": "--"} if label.startswith(REFERENCE_METHOD)
+              else {"color": cycle[i % len(cycle)]} for i, label in enumerate(labels)}  # one style per line
+    width = max(len(keys) for keys in columns)
+    fig, axes = plt.subplots(len(rows), width, figsize=(PANEL_IN[0] * width, PANEL_IN[1] * len(rows)),
+                             squeeze=False, layout="constrained")
+    for r, keys in enumerate(columns):
+        for ax in axes[r][len(keys):]:
+            ax.axis("off")
+        for ax, (suite, variable, metric) in zip(axes[r], keys):
+            values = sorted({v for line in curves[(suite, variable, metric)].values() for v in line.index})
+            for label, line in curves[(suite, variable, metric)].items():
+                none = " (none scored)" if line.isna().all() else ""
+                ax.plot(line.index, line.to_numpy(), marker="o", label=label + none, **styles[label])
+            if _powers_of_two(values):
+                ax.set_xscale("log", base=2)
+                ax.set_xticks(values, [f"{v:g}" for v in values])
+            ax.set_xlabel(variable)
+            arrow = "↑" if directions[metric] == "higher" else "↓"
+            ax.set_title(f"{suite}: {metric} {arrow}" if several else f"{metric} {arrow}", fontsize=9)
+            ax.grid(alpha=0.3)
+        axes[r][0].legend(fontsize=7)
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_sweeps(results_dir: Path, suite: str | None, path: Path) -> Path:
+    """:func:`draw_sweeps` of every swept result under ``results_dir`` (one suite or group), the
+    target (reference) included; the full size only, when there is one."""
+    sweeps = sweep_frame(with_reference(iter_records(results_dir, suite)))
+    if sweeps.empty:
+        raise ValueError(f"no swept results (samples with meta['sweep']) for {suite or 'any suite'} under {results_dir}")
+    if (sweeps["run"] == "full").any():  # the quick runs (gate baselines) would only repeat the full ones
+        sweeps = sweeps[sweeps["run"] != "quick"]
+    return draw_sweeps(sweeps, f"{suite or 'all suites'}: mean over scenes", path)
+
+
+def fwhm_boxes(records: Iterable[RunRecord]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """(suite, FWHM metric) → {method: the FWHM (nm) of its scored samples, in sample order}, the
+    target (reference) last; failed samples and non-finite values are left out (a method none of
+    whose samples was scored keeps an empty array).  ``records`` of one run (size) each, with the
+    reference (:func:`with_reference`) for it to be drawn."""
+    scores = score_frame(records)
+    scores = scores[scores["metric"].isin(list(FWHM_METRICS))]
+    boxes: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    for suite in dict.fromkeys(scores["suite"]):
+        for metric in FWHM_METRICS:
+            part = scores[(scores["suite"] == suite) & (scores["metric"] == metric)]
+            if part.empty:
+                continue
+            values = {m: part.loc[part["method"] == m, "score"].to_numpy(dtype=float)
+                      for m in sorted(set(part["method"]), key=_method_order)}
+            boxes[(suite, metric)] = {m: v[np.isfinite(v)] for m, v in values.items()}
+    return boxes
+
+
+def plot_fwhm_boxes(boxes: dict[tuple[str, str], dict[str, np.ndarray]], path: Path) -> Path:
+    """A PNG of :func:`fwhm_boxes`: a row per suite, a panel per FWHM metric (log axis: methods
+    differ by up to two orders), a box per method; the target's box grey with its median dashed."""
+    from matplotlib.ticker import LogFormatter
+
+    suites = list(dict.fromkeys(suite for suite, _ in boxes))
+    plt = pyplot()
+    fig, axes = plt.subplots(len(suites), len(FWHM_METRICS), squeeze=False,
+                             figsize=(PANEL_IN[0] * len(FWHM_METRICS), PANEL_IN[1] * len(suites)), layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for (suite, metric), data in boxes.items():
+        ax = axes[suites.index(suite)][list(FWHM_METRICS).index(metric)]
+        ax.axis("on")
+        labels = [f"{method}\nn={len(values)}" for method, values in data.items()]
+        drawn = ax.boxplot(list(data.values()), tick_labels=labels, patch_artist=True,
+                           boxprops={"facecolor": "white"}, medianprops={"color": "black"})
+        if REFERENCE_METHOD in data:
+            drawn["boxes"][-1].set_facecolor("lightgrey")
+            ax.axhline(float(np.median(data[REFERENCE_METHOD])), color="grey", linestyle="--", linewidth=1)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+        ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        ax.tick_params(axis="x", labelsize=7)
+        ax.tick_params(axis="y", which="both", labelsize=7)
+        ax.set_ylabel("nm")
+        ax.set_title(f"{suite}: {metric} ({FWHM_METRICS[metric]})", fontsize=9)
+        ax.grid(axis="y", which="both", alpha=0.3)
+    fig.suptitle("ACF-FWHM per sample (↓); grey: the confocal target, dashed: its median")
+    return save_figure(fig, path)
