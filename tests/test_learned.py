@@ -187,6 +187,28 @@ def test_train_resume_and_use_the_weights(registry, tmp_path, monkeypatch):
     assert first.info["weights"]["sha256"] == card["sha256"]
 
 
+def test_learning_rate_override_is_used_recorded_and_pinned_on_resume(registry, tmp_path):
+    """--learning-rate replaces the recipe's initial rate: other weights after one step, the model
+    card records it, and a resumed run with another rate is refused."""
+    from simbench.learn.train import train
+
+    suite = registry.suite("static")
+    base = TrainSettings(config="tiny", steps=1, batch=2, crop=16, pool=1, validation=1, validate_every=1,
+                         checkpoint_every=1, device="cpu", command="test")
+    runs = {lr: train(_TinyTrainable, suite, dataclasses.replace(base, learning_rate=lr), tmp_path / str(lr),
+                      progress=False, log=lambda line: None) for lr in (None, 1e-2)}
+    cards = {lr: json.loads(checkpoint.card_path(path).read_text()) for lr, path in runs.items()}
+    assert cards[None]["training"]["learning_rate"] == _TinyTrainable.recipe.learning_rate
+    assert cards[1e-2]["training"]["learning_rate"] == 1e-2
+    assert cards[None]["sha256"] != cards[1e-2]["sha256"]
+    with pytest.raises(SimbenchError, match="differing settings: learning_rate"):
+        train(_TinyTrainable, suite, dataclasses.replace(base, steps=2, learning_rate=5e-3), tmp_path / "0.01",
+              resume=True, progress=False, log=lambda line: None)
+    with pytest.raises(SimbenchError, match="must be positive"):
+        train(_TinyTrainable, suite, dataclasses.replace(base, learning_rate=0.0), tmp_path / "zero",
+              progress=False, log=lambda line: None)
+
+
 def test_tiles_blend_to_the_untiled_result_for_a_local_network():
     torch.manual_seed(0)
     local = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +29,14 @@ import torch
 from simbench.errors import SimbenchError
 from simbench.learn import checkpoint
 from simbench.learn.data import SCALE, TrainPool
-from simbench.learn.method import LearnedMethod
+from simbench.learn.method import LearnedMethod, TrainingRecipe
 from simbench.learn.tiling import resolve_device
 from simbench.suites.base import Suite
 
 STATE_FILE = "training-state.safetensors"
 LOG_FILE = "train.log"
 #: settings a resumed run must share with the saved state
-RESUME_KEYS = ("config", "batch", "crop", "seed", "pool", "validation")
+RESUME_KEYS = ("config", "batch", "crop", "seed", "pool", "validation", "learning_rate")
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class TrainSettings:
     validate_every: int = 100
     checkpoint_every: int = 50
     device: str = "auto"
+    #: Adam's initial learning rate; None: the recipe's (the paper's).  Short CPU runs of the
+    #: small configurations may want a larger one than a paper's 100 000-step schedule.
+    learning_rate: float | None = None
     #: the exact command line, for the model card
     command: str = ""
 
@@ -64,6 +67,15 @@ def _loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     if name not in losses:
         raise SimbenchError(f"unknown loss {name!r}; known: {', '.join(losses)}")
     return losses[name]
+
+
+def _recipe(method_cls: type[LearnedMethod], settings: TrainSettings) -> TrainingRecipe:
+    """The method's recipe with the run's learning-rate override, if any."""
+    if settings.learning_rate is None:
+        return method_cls.recipe
+    if not settings.learning_rate > 0:
+        raise SimbenchError(f"--learning-rate must be positive; got {settings.learning_rate}")
+    return replace(method_cls.recipe, learning_rate=settings.learning_rate)
 
 
 def validate(model: torch.nn.Module, method: LearnedMethod, pool: TrainPool, device: torch.device) -> dict[str, float]:
@@ -118,7 +130,7 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
     method = method_cls()
     config = method_cls.configs[settings.config]
     model = method_cls.build(config).to(device).train()
-    recipe = method_cls.recipe
+    recipe = _recipe(method_cls, settings)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
     plateau = None if recipe.schedule != "plateau" else torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=recipe.plateau_factor, patience=recipe.plateau_patience, min_lr=recipe.min_learning_rate)
@@ -224,7 +236,7 @@ def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSe
                   "train_samples": [item.sample_id for item in pool.items],
                   "validation_samples": [item.sample_id for item in pool.validation]},
         "seeds": {"suite": settings.seed, "torch": settings.seed, "batches": settings.seed},
-        "training": {**asdict(settings), "optimizer": "Adam", **asdict(method_cls.recipe),
+        "training": {**asdict(settings), "optimizer": "Adam", **asdict(_recipe(method_cls, settings)),
                      "train_examples": len(pool.examples), "discarded_low_signal": pool.discarded,
                      "examples_seen": settings.steps * settings.batch,
                      "crop_raw_px": settings.crop, "crop_target_px": SCALE * settings.crop},
