@@ -32,3 +32,10 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def reconstruct(self, raw: RawStack) -> np.ndarray | Reconstruction:
         """Reconstruct one raw stack."""
+
+    @classmethod
+    def artifacts(cls) -> dict[str, str]:
+        """Digests of the files besides the code that the output depends on (e.g. trained weights:
+        ``{"weights_sha256": …}``); recorded in results, so that a baseline made with other files
+        is stale rather than compared.  Default: none."""
+        return {}

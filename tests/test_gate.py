@@ -76,6 +76,22 @@ def test_bumped_suite_version_is_stale_not_a_regression(probe_baseline, tmp_path
     assert "warning: stale" in res.stderr
 
 
+def test_baseline_from_other_weights_is_stale_not_a_regression(probe_baseline, tmp_path):
+    """A learned method's baseline records the sha256 of its weights (Method.artifacts): one made
+    with other weights is stale, not compared."""
+    baseline, env = probe_baseline
+    stale = tmp_path / "stale"
+    shutil.copytree(baseline, stale)
+    path = stale / "static" / "gate-probe.json"
+    data = json.loads(path.read_text())
+    assert data["runs"]["quick"]["method_artifacts"] == {}
+    data["runs"]["quick"]["method_artifacts"] = {"weights_sha256": "0" * 64}
+    path.write_text(json.dumps(data))
+    res = _check(stale, {**env, "SIMBENCH_TEST_DEGRADE": "0.3"})
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "STALE" in res.stdout and "other artifacts" in res.stdout and "REGRESSION" not in res.stdout
+
+
 def test_no_baseline_passes_with_a_warning(tmp_path):
     (tmp_path / "static").mkdir()
     res = _check(tmp_path, {}, "--method", "widefield")

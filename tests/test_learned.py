@@ -209,6 +209,18 @@ def test_learning_rate_override_is_used_recorded_and_pinned_on_resume(registry, 
               progress=False, log=lambda line: None)
 
 
+def test_artifacts_name_the_weights_a_run_uses(tmp_path, monkeypatch):
+    """Results record the sha256 of the weights in use: the shipped file's, or SIMBENCH_WEIGHTS_<METHOD>'s."""
+    shipped = MLSIM().shipped_weights()
+    assert MLSIM.artifacts() == {"weights_sha256": checkpoint.sha256_file(shipped)}
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(b"not the shipped weights")
+    monkeypatch.setenv("SIMBENCH_WEIGHTS_MLSIM", str(other))
+    assert MLSIM.artifacts() == {"weights_sha256": checkpoint.sha256_file(other)}
+    monkeypatch.setenv("SIMBENCH_WEIGHTS_MLSIM", str(tmp_path / "missing.safetensors"))
+    assert MLSIM.artifacts() == {}
+
+
 def test_tiles_blend_to_the_untiled_result_for_a_local_network():
     torch.manual_seed(0)
     local = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),

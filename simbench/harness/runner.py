@@ -115,9 +115,10 @@ class _MethodRun:
 
 
 def method_identity(cls: type[Method], registry: Registry) -> dict[str, Any]:
-    """How a record names the method that made it: name, version and plugin distribution."""
+    """How a record names the method that made it: name, version, the digests of its artifacts
+    (e.g. weights) and plugin distribution."""
     origin = registry.origin.get(("method", cls.name))
-    return {"method": cls.name, "method_version": cls.version,
+    return {"method": cls.name, "method_version": cls.version, "method_artifacts": cls.artifacts(),
             "method_distribution": f"{origin.distribution} {origin.version}" if origin else None}
 
 
@@ -150,9 +151,11 @@ def new_record(identity: dict[str, Any], suite: Suite, request: RunRequest, seed
 
 
 def _compatible(old: RunRecord, new: RunRecord) -> bool:
-    keys = ("method_version", "suite_version", "seed", "size", "n_samples", "metrics", "metric_config",
+    keys = ("method_version", "method_artifacts", "suite_version", "seed", "size", "n_samples", "metrics", "metric_config",
             "oracle_params", "suite_options")
-    return all(old.data.get(k) == new.data.get(k) for k in keys)
+    # records written before artifacts were recorded: none (classical methods have none)
+    absent = {"method_artifacts": {}}
+    return all(old.data.get(k, absent.get(k)) == new.data.get(k, absent.get(k)) for k in keys)
 
 
 def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int, metrics: list[Metric],

@@ -110,11 +110,25 @@ class LearnedMethod(Method):
         self.device_name = device or os.environ.get(ENV_DEVICE, "auto")
         self._loaded: tuple[torch.nn.Module, dict[str, Any]] | None = None
 
+    @classmethod
+    def artifacts(cls) -> dict[str, str]:
+        """sha256 of the weights a new instance would load (``SIMBENCH_WEIGHTS_<METHOD>`` or the shipped
+        file); none when there are none (the run then fails per sample with the reason)."""
+        from simbench.learn.checkpoint import sha256_file
+
+        env = os.environ.get(weights_env(cls.name))
+        path = Path(env) if env else (cls._shipped_path() if cls.weights_package is not None else None)
+        return {"weights_sha256": sha256_file(path)} if path is not None and path.is_file() else {}
+
+    @classmethod
+    def _shipped_path(cls) -> Path:
+        return Path(str(resources.files(cls.weights_package))) / f"{cls.name}-{cls.default_config}.safetensors"
+
     def shipped_weights(self) -> Path:
         """Path of the weights this plugin ships (may not exist)."""
         if self.weights_package is None:
             raise SimbenchError(f"method {self.name!r} ships no weights; set {weights_env(self.name)}=PATH")
-        return Path(str(resources.files(self.weights_package))) / f"{self.name}-{self.default_config}.safetensors"
+        return self._shipped_path()
 
     def load(self) -> tuple[torch.nn.Module, dict[str, Any]]:
         """(network on its device, facts about the weights), loaded and verified once."""
