@@ -48,6 +48,24 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
                           env=full_env, cwd=cwd, timeout=timeout)
 
 
+def fit_fixed_batch(model, x, y, loss_fn, clip_value: float | None = None, steps: int = 15) -> list[float]:
+    """The losses of ``steps`` Adam steps (lr 3e-3) of ``model`` on one fixed batch ``x`` → ``y``,
+    gradients clipped at ±``clip_value`` when given."""
+    import torch
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        if clip_value is not None:
+            torch.nn.utils.clip_grad_value_(model.parameters(), clip_value)
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
 def train_straight_and_resumed(method_cls, suite, settings, tmp_path: Path, monkeypatch) -> Path:
     """Train ``settings`` (≥ 3 steps) twice: uninterrupted, and interrupted (Ctrl-C) before step 2, refused
     without ``--resume``, then resumed; asserts the two weights are bit-identical and returns the first."""

@@ -20,7 +20,7 @@ from simbench.learn.data import TrainPool, make_item, network_frames
 from simbench.learn.tiling import tiled_inference
 from simbench.learn.train import TrainSettings
 
-from conftest import run_cli, train_straight_and_resumed
+from conftest import fit_fixed_batch, run_cli, train_straight_and_resumed
 
 #: parameter counts of the published networks (SCIENCE.md §3)
 PAPER_PARAMETERS = {VSRSIM: 13.9e6, RBPN: 2.36e6, MLSIM: 4.84e6}
@@ -57,14 +57,7 @@ def test_loss_decreases_on_a_fixed_batch(cls):
     generator = torch.Generator().manual_seed(1)
     x = torch.rand(2, CHANNELS[cls], 16, 16, generator=generator)
     y = torch.nn.functional.interpolate(x[:, :1], scale_factor=2.0, mode="bilinear")
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(15):
-        loss = torch.nn.functional.l1_loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = fit_fixed_batch(model, x, y, torch.nn.functional.l1_loss)
     assert losses[-1] < 0.7 * losses[0], losses
 
 

@@ -18,7 +18,7 @@ from simbench.learn.train import TrainSettings
 from simbench.suites.base import Suite
 from simbench.types import MODALITY_LSSIM3D, HexPattern, Optics, RawStack, Sample
 
-from conftest import train_straight_and_resumed
+from conftest import fit_fixed_batch, train_straight_and_resumed
 
 #: SCIENCE.md §3: ≈3.6 M parameters
 PAPER_PARAMETERS = 3.6e6
@@ -109,15 +109,7 @@ def test_loss_decreases_on_a_fixed_batch_with_the_papers_clipping():
     x = torch.rand(2, STEPS * TINY["chunk"], 16, 16, generator=generator)
     planes = x.view(2, TINY["chunk"], STEPS, 16, 16).mean(dim=2).repeat_interleave(Z_UPSAMPLE, dim=1)
     y = torch.nn.functional.interpolate(planes, scale_factor=2.0, mode="bilinear")
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(15):
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_value_(model.parameters(), RCAN3DMethod.recipe.clip_value)
-        optimizer.step()
-        losses.append(loss.item())
+    losses = fit_fixed_batch(model, x, y, torch.nn.functional.mse_loss, RCAN3DMethod.recipe.clip_value)
     assert losses[-1] < 0.5 * losses[0], losses
 
 

@@ -210,12 +210,19 @@ def _centre_weights(shape: tuple[int, int], optics: simbench.Optics, params: _Pa
 
 
 @lru_cache(maxsize=8)
+def _box_frequencies(half_size: tuple[int, int], df: tuple[float, float]) -> np.ndarray:
+    """|f| (cycles/µm, float64, read-only) on the centred half box (2Ly+1, Lx+1) of the output spectrum."""
+    ly, lx = half_size
+    k = np.hypot((np.arange(-ly, ly + 1) * df[0])[:, None], (np.arange(lx + 1) * df[1])[None, :])
+    k.flags.writeable = False
+    return k
+
+
+@lru_cache(maxsize=8)
 def _apodisation(half_size: tuple[int, int], df: tuple[float, float], support_per_um: float,
                  exponent: float) -> np.ndarray:
     """2·A(f) = 2·otf_profile(|f|/support)^β on the centred half box (2Ly+1, Lx+1), float32."""
-    ly, lx = half_size
-    k2 = (np.arange(-ly, ly + 1) * df[0])[:, None] ** 2 + (np.arange(lx + 1) * df[1])[None, :] ** 2
-    apod = 2.0 * otf_profile(np.sqrt(k2) / support_per_um) ** exponent
+    apod = 2.0 * otf_profile(_box_frequencies(half_size, df) / support_per_um) ** exponent
     apod = apod.astype(np.float32)
     apod.flags.writeable = False
     return apod
@@ -281,8 +288,8 @@ def _wiener_sim2d(grouped: np.ndarray, optics: simbench.Optics, estimate: Stripe
     # 2·A(f): the ×2 because the 2× grid's inverse FFT divides by 4·H·W instead of H·W
     # and the mean frame is ½·S ⊗ PSF: the output keeps the widefield intensity scale
     gain = _apodisation((ly, lx), (dfy, dfx), support, params.apodisation_exponent)
-    k = np.hypot((np.arange(-ly, ly + 1) * dfy)[:, None], (np.arange(lx + 1) * dfx)[None, :])
-    denominator += spectra.noise_to_object(k) * np.float32(params.regularisation_scale * n_angles)
+    denominator += (spectra.noise_to_object(_box_frequencies((ly, lx), (dfy, dfx)))
+                    * np.float32(params.regularisation_scale * n_angles))
     denominator += np.float32(params.wiener_constant ** 2)
     np.divide(gain, denominator, out=denominator)
     numerator *= denominator

@@ -135,9 +135,10 @@ def _stale_reason(baseline: RunRecord, suite: Suite, registry: Registry, size: s
     method = registry.methods.get(data["method"])
     if method is not None and data.get("method_version") != method.version:
         return f"baseline made by {data['method']} v{data.get('method_version')}, the method is now v{method.version}"
-    if method is not None and data.get("method_artifacts", {}) != method.artifacts():
+    artifacts = method.artifacts() if method is not None else data.get("method_artifacts", {})
+    if data.get("method_artifacts", {}) != artifacts:
         return (f"baseline made by {data['method']} with other artifacts ({data.get('method_artifacts', {})}), "
-                f"now {method.artifacts()}")
+                f"now {artifacts}")
     if not data.get("complete"):
         return "baseline record is incomplete"
     return ""
