@@ -58,7 +58,7 @@ class RCAN3DMethod(LearnedMethod):
     #: validations without improvement) are simbench's choice, the paper states none
     recipe = TrainingRecipe(loss="mse", learning_rate=1e-5, schedule="plateau", min_learning_rate=1e-6,
                             clip_value=0.1, min_example_mean=1e-7)
-    training_suite = "axial/chromatin"
+    training_suite = "axial"
     weights_package = "simbench_plugins.weights"
     configs: ClassVar[dict[str, dict[str, Any]]] = {
         # c = 3, 12 groups × 3 blocks, 64 features, reduction 1: ≈3.6 M parameters (SCIENCE.md §3)

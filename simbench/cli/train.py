@@ -34,6 +34,7 @@ examples:
   simbench train --method mlsim --suite static --steps 200 --batch 2
   simbench train --method vsrsim --suite static --config paper --device cuda --steps 100000 --batch 8
   simbench train --method vsrsim --suite static --steps 400 --resume     # continue a run
+  simbench train --method rcan3d --suite axial --crop 32 --steps 2000     # chromatin + sphere clouds
 """
 
 
@@ -41,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a learned method on a suite's train pool", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", "-m", required=True, help="a learned method (see `simbench list --methods`)")
-    p.add_argument("--suite", "-s", required=True, help="a suite with a train pool, e.g. static")
+    p.add_argument("--suite", "-s", required=True, help="a suite with a train pool, e.g. static, or a group of suites "
+                   "(axial: the train pools of axial/chromatin and axial/spheres in turn)")
     p.add_argument("--config", default="small", help="architecture: small (trains on a CPU, default) or paper "
                    "(the published size, needs a GPU)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -67,13 +69,15 @@ def execute(args: argparse.Namespace) -> int:
     from simbench.cli.common import load_registry
     from simbench.errors import SimbenchError
     from simbench.learn import LearnedMethod
+    from simbench.learn.data import SuiteMix
     from simbench.learn.train import TrainSettings, train
 
     registry = load_registry(args)
     method_cls = registry.method(args.method)
     if not issubclass(method_cls, LearnedMethod):
         raise SimbenchError(f"method {args.method!r} is not a learned method; nothing to train")
-    suite = registry.suite(args.suite)
+    group = registry.suite_group(args.suite)
+    suite = group[0] if args.suite in registry.suites else SuiteMix(args.suite, group)
     settings = TrainSettings(config=args.config, steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
                              pool=args.pool, validate_every=args.validate_every,
                              checkpoint_every=args.checkpoint_every, device=args.device,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -92,6 +93,33 @@ def make_item(sample: Sample, prepare: Callable[[np.ndarray], np.ndarray], any_o
 def whole_sample(inputs: np.ndarray, target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """The one training example of a 2D sample: its inputs and its target as one channel."""
     return [(inputs, target[None])]
+
+
+class SuiteMix:
+    """The train pools of several suites taken in turn, as one suite to train on: train sample ``i`` is
+    sample ``i // n`` of suite ``i mod n``'s train pool (e.g. ``simbench train --suite axial``: chromatin
+    and sphere clouds alternately).  Validation indices (from :data:`VALIDATION_OFFSET`) map to each
+    suite's own held-out indices, so they stay disjoint from the training ones."""
+
+    #: a mix has no test samples of its own
+    sizes: ClassVar[dict[str, int]] = {}
+
+    def __init__(self, name: str, suites: list[Suite]) -> None:
+        trainable = [s for s in suites if hasattr(s, "make_train_sample")]
+        if not trainable:
+            raise SimbenchError(f"no suite of {name!r} has a train pool (make_train_sample); it cannot train methods")
+        self.name = name
+        self.suites = trainable
+        #: the members' versions in order (e.g. "1+1"); ``members`` names them
+        self.version = "+".join(s.version for s in trainable)
+        self.members = [f"{s.name}@{s.version}" for s in trainable]
+        self.default_seed = trainable[0].default_seed
+        self.requires_any_pattern_order = any(s.requires_any_pattern_order for s in trainable)
+
+    def make_train_sample(self, index: int, seed: int) -> Sample:
+        """Sample ``index // n`` of the train pool of suite ``index mod n``."""
+        suite = self.suites[index % len(self.suites)]
+        return suite.make_train_sample(index // len(self.suites), seed)
 
 
 class TrainPool:

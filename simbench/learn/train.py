@@ -111,6 +111,10 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
                             f"configs: {', '.join(method_cls.configs)}")
     if settings.steps < 1 or settings.batch < 1:
         raise SimbenchError("--steps and --batch must be at least 1")
+    wrong = {s.modality for s in getattr(suite, "suites", [suite])} - set(method_cls.modalities)
+    if wrong:
+        raise SimbenchError(f"method {method_cls.name!r} takes {', '.join(method_cls.modalities)} data; suite "
+                            f"{suite.name!r} holds {', '.join(sorted(wrong))}")
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / STATE_FILE
     if state_path.exists() and not resume:
@@ -220,7 +224,10 @@ def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSe
     from simbench.harness.manifest import expected
     from simbench.harness.provenance import cpu_name, git_state
 
-    manifest = expected(suite, "full", suite.default_seed) if "full" in suite.sizes else None
+    # the test samples the training data must stay disjoint from: of the suite, or of each suite of a mix
+    tested = [s for s in getattr(suite, "suites", [suite]) if "full" in s.sizes]
+    manifests = {s.name: expected(s, "full", s.default_seed) for s in tested}
+    test_hashes = {name: m.content_hash for name, m in manifests.items() if m is not None}
     return {
         "format": checkpoint.FORMAT,
         "method": method_cls.name,
@@ -231,7 +238,9 @@ def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSe
         "sha256": sha256,
         "command": settings.command,
         "suite": {"name": suite.name, "version": suite.version, "pool": "train",
-                  "test_content_hash": manifest.content_hash if manifest else None,
+                  "members": getattr(suite, "members", [f"{suite.name}@{suite.version}"]),
+                  "test_content_hash": test_hashes.get(suite.name),
+                  "test_content_hashes": test_hashes,
                   "train_pool_sha256": pool.sha256,
                   "train_samples": [item.sample_id for item in pool.items],
                   "validation_samples": [item.sample_id for item in pool.validation]},
