@@ -16,7 +16,7 @@ from simbench_plugins.vsrsim import VSRSIM
 
 from simbench.errors import SimbenchError
 from simbench.learn import checkpoint
-from simbench.learn.data import TrainPool, make_item, network_frames
+from simbench.learn.data import VALIDATION_OFFSET, SuiteMix, TrainPool, make_item, network_frames
 from simbench.learn.tiling import tiled_inference
 from simbench.learn.train import TrainSettings
 
@@ -150,6 +150,35 @@ def test_training_pool_is_the_train_pool_and_disjoint_from_the_test_samples(regi
         assert not np.array_equal(a.target, b.target)
     with pytest.raises(SimbenchError, match="not from the train pool"):
         make_item(test_samples[0], lambda f: f, any_order=False, roll=None)
+
+
+class _Pool:
+    """A stand-in train-pool suite: its 'samples' name the suite and index they came from."""
+
+    version, default_seed, requires_any_pattern_order, modality = "3", 0, False, "m"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def make_train_sample(self, index: int, seed: int) -> tuple[str, int, int]:
+        return self.name, index, seed
+
+
+def test_a_suite_group_trains_on_its_members_train_pools_in_turn(registry):
+    untrainable = registry.suite("axial/twopoint")  # a test-only sub-suite is left out
+    mix = SuiteMix("g", [_Pool("g/a"), untrainable, _Pool("g/b")])
+    assert [mix.make_train_sample(i, 5) for i in range(4)] == [("g/a", 0, 5), ("g/b", 0, 5), ("g/a", 1, 5),
+                                                                 ("g/b", 1, 5)]
+    # validation indices stay far above any training index, in each member
+    assert mix.make_train_sample(VALIDATION_OFFSET + 1, 0) == ("g/b", VALIDATION_OFFSET // 2, 0)
+    assert mix.members == ["g/a@3", "g/b@3"] and mix.version == "3+3" and not mix.sizes
+    with pytest.raises(SimbenchError, match="no suite of 'axial' has a train pool"):
+        SuiteMix("axial", [untrainable])
+    # the real group: chromatin and sphere clouds, a modality 2D methods refuse
+    assert [s.name for s in SuiteMix("axial", registry.suite_group("axial")).suites] == ["axial/chromatin",
+                                                                                         "axial/spheres"]
+    refused = run_cli("train", "--method", "mlsim", "--suite", "axial", "--steps", "1", "--out", "unused")
+    assert refused.returncode == 2 and "suite 'axial' holds lssim3d" in refused.stderr
 
 
 def test_order_agnostic_methods_see_still_scenes_with_a_cyclic_start(registry):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simbench.errors import SimbenchError
 from simbench.harness import runner
 from simbench.harness.digest import sample_digest
 from simbench.harness.figures import plot_sweeps
@@ -34,6 +35,19 @@ def test_committed_manifest_and_velocity_option():
     faster = SUITE.configured({"velocity_um_s": "4"})
     assert expected(faster, "quick", 0) is None  # options leave the manifest
     assert sample_digest(faster.make_sample(3, "quick", 0)) != sample_digest(sample)
+
+
+def test_pattern_start_option_fixes_the_order_and_nothing_else():
+    drawn = SUITE.make_sample(4, "quick", 0)
+    fixed_suite = SUITE.configured({"pattern_start": "0"})
+    assert SUITE.requires_any_pattern_order and not fixed_suite.requires_any_pattern_order
+    fixed = fixed_suite.make_sample(4, "quick", 0)
+    assert fixed.raw.frame_patterns == tuple(range(9)) and fixed.meta["pattern_start"] == 0
+    assert drawn.meta["pattern_start"] != 0  # this scene draws another start: the option changes it
+    # the same scene, motion and noise: the frames are the drawn ones with the patterns re-ordered
+    np.testing.assert_array_equal(fixed.target, drawn.target)
+    with pytest.raises(SimbenchError, match="pattern_start"):
+        SUITE.configured({"pattern_start": "9"})
 
 
 def test_beads_have_the_bead_size():
