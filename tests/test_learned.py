@@ -12,6 +12,7 @@ import torch
 from simbench_plugins.mlsim import MLSIM
 from simbench_plugins.nets.blocks import count_parameters
 from simbench_plugins.rbpn import RBPN
+from simbench_plugins.rcan3d import RCAN3DMethod
 from simbench_plugins.vsrsim import VSRSIM
 
 from simbench.errors import SimbenchError
@@ -271,7 +272,7 @@ def test_train_cli_teaches_and_refuses_classical_methods(tmp_path):
     assert refused.returncode == 2 and "not a learned method" in refused.stderr
 
 
-@pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.name)
+@pytest.mark.parametrize("cls", [*METHODS, RCAN3DMethod], ids=lambda c: c.name)
 def test_shipped_weights_match_their_model_card(cls):
     method = cls()
     path = method.shipped_weights()
