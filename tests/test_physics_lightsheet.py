@@ -136,3 +136,18 @@ def test_shot_noise_is_poisson_and_simulation_is_deterministic():
 def test_bad_point_clouds_are_refused(points, match):
     with pytest.raises(ValueError, match=match):
         simulate_lightsheet(points, LightSheetParams(shape=(32, 32), n_planes=2), None, 10.0)
+
+
+def test_sample_bytes_do_not_depend_on_the_blas_thread_count():
+    """OpenBLAS splits a product's sums by thread count; the simulator fixes the count, so a machine
+    with one core (or OMP_NUM_THREADS=1) regenerates the committed manifest's bytes."""
+    from threadpoolctl import threadpool_limits
+
+    from simbench.harness.digest import sample_digest
+    from simbench.suites.axial import AxialTwoPoint
+
+    digests = set()
+    for threads in (1, 3):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            digests.add(sample_digest(AxialTwoPoint().make_sample(0, "quick", 0)))
+    assert len(digests) == 1

@@ -41,6 +41,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from simbench.physics.optics3d import axial_cutoff_per_um, gaussian_sheet, lateral_cutoff_per_um, otf3d
+from simbench.physics.threads import fixed_blas_threads
 from simbench.types import HexPattern, Optics
 
 #: the light sheet's reach in units of its σ: s(5σ) = 4e-6 of the peak
@@ -169,6 +170,7 @@ def _radial_table_k(k_max: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
+@fixed_blas_threads
 def sheet_otf_table(optics: Optics, sheet_fwhm_nm: float, kz_per_um: tuple[float, ...]) -> tuple[np.ndarray, float]:
     """3D OTF of sheet × widefield PSF at radial frequencies ``i·dk`` (rows: ``kz_per_um``),
     real (the sheet is centred), and dk (cycles/µm).  OTF(0, 0) = ∫ s dz (µm)."""
@@ -182,6 +184,7 @@ def sheet_otf_table(optics: Optics, sheet_fwhm_nm: float, kz_per_um: tuple[float
 
 
 @lru_cache(maxsize=8)
+@fixed_blas_threads
 def confocal_otf_table(optics: Optics, kz_per_um: tuple[float, ...]) -> tuple[np.ndarray, float]:
     """3D OTF of the confocal PSF |h|⁴ (``optics`` at λ/√2) truncated at
     :data:`CONFOCAL_REACH_UM`, normalised to OTF(0, 0) = 1 (∫ PSF d³r = 1)."""
@@ -290,6 +293,7 @@ def _point_spectra(points: np.ndarray, shifts: np.ndarray, box: _Box, kz: np.nda
     return out.reshape(len(shifts), len(box.rows), len(box.cols), len(kz))
 
 
+@fixed_blas_threads
 def simulate_lightsheet(points_um: np.ndarray, params: LightSheetParams, pattern: HexPattern | None,
                         photons_per_emitter: float) -> np.ndarray:
     """Noise-free raw stack (n_planes·n_steps, H, W) float32 in expected photons per pixel.
@@ -331,6 +335,7 @@ def simulate_lightsheet(points_um: np.ndarray, params: LightSheetParams, pattern
     return frames.reshape(n_planes * n_steps, *params.shape)
 
 
+@fixed_blas_threads
 def simulate_confocal_target(points_um: np.ndarray, params: LightSheetParams) -> np.ndarray:
     """Confocal target (n_planes·3, 2H, 2W) float32: emitters convolved with the PSF
     h_{λ/√2}² (∫ = 1), band-limited to the target grid; values are expected emitters
@@ -361,6 +366,7 @@ def shot_noise(expected_photons: np.ndarray, rng: np.random.Generator) -> np.nda
 
 
 @lru_cache(maxsize=8)
+@fixed_blas_threads
 def stack_otf_table(optics: Optics, sheet_fwhm_nm: float, z_step_nm: float, n_planes: int,
                     n_steps: int = 7) -> tuple[np.ndarray, float]:
     """Transfer function of a light-sheet stack's step-averaged planes, for reconstruction:
