@@ -82,10 +82,10 @@ def train_straight_and_resumed(method_cls, suite, settings, tmp_path: Path, monk
     straight = run("a")
     batch = TrainPool.batch
 
-    def interrupted(self, step, size, crop):
+    def interrupted(self, step, *args):
         if step == 2:
             raise KeyboardInterrupt
-        return batch(self, step, size, crop)
+        return batch(self, step, *args)
 
     monkeypatch.setattr(TrainPool, "batch", interrupted)
     with pytest.raises(KeyboardInterrupt):

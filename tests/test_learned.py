@@ -210,6 +210,30 @@ def test_train_resume_and_use_the_weights(registry, tmp_path, monkeypatch):
     assert first.info["weights"]["sha256"] == card["sha256"]
 
 
+def _coordinate_pool() -> TrainPool:
+    """A pool of one example whose pixels hold their own raw coordinates: input (2, 40, 40) = 1000·i + j,
+    target (3, 80, 80) at pixel (a, b) = the raw coordinates of (a/2, b/2) (grid convention 2j ↔ j)."""
+    i, j = np.mgrid[0:40, 0:40].astype(np.float32)
+    a, b = np.mgrid[0:80, 0:80].astype(np.float32) / 2
+    pool = TrainPool.__new__(TrainPool)
+    pool.seed, pool.examples = 0, [(np.stack([1000 * i + j] * 2), np.stack([1000 * a + b] * 3))]
+    return pool
+
+
+def test_transposed_crops_keep_the_grid_convention_and_plain_batches_are_unchanged():
+    """--transpose swaps x and y of about half the crop pairs, input and target alike, so that raw pixel
+    j still sits on target pixel 2j; without it no crop is transposed (earlier runs' batches)."""
+    pool = _coordinate_pool()
+    swapped = []
+    for step in range(8):
+        x, y = pool.batch(step, 4, 8, transpose=True)
+        np.testing.assert_array_equal(y[:, :1, ::2, ::2], x[:, :1])  # target pixel (2i, 2j) on raw (i, j)
+        swapped += [bool(crop[0, 1, 0] - crop[0, 0, 0] == 1) for crop in x]  # x runs down the rows
+        plain, _ = pool.batch(step, 4, 8)
+        assert all(crop[0, 0, 1] - crop[0, 0, 0] == 1 for crop in plain)
+    assert 8 <= sum(swapped) <= 24  # of 32 crops
+
+
 def test_learning_rate_override_is_used_recorded_and_pinned_on_resume(registry, tmp_path):
     """--learning-rate replaces the recipe's initial rate: other weights after one step, the model
     card records it, and a resumed run with another rate is refused."""

@@ -59,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--learning-rate", type=float, default=None,
                    help="Adam's initial learning rate (default: the method's paper recipe, e.g. 1e-4); halved "
                         "at 50 %% and 75 %% of the steps all the same")
+    p.add_argument("--transpose", action="store_true",
+                   help="augment: swap x and y of a random half of the crops (input and target alike), so the "
+                        "network learns that the optics are laterally isotropic; recorded in the model card")
     p.add_argument("--out", type=Path, default=None, help="output directory (default ./simbench-models/METHOD-CONFIG)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -81,7 +84,7 @@ def execute(args: argparse.Namespace) -> int:
     settings = TrainSettings(config=args.config, steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
                              pool=args.pool, validate_every=args.validate_every,
                              checkpoint_every=args.checkpoint_every, device=args.device,
-                             learning_rate=args.learning_rate,
+                             learning_rate=args.learning_rate, transpose=args.transpose,
                              command=shlex.join(["simbench", *sys.argv[1:]]))
     out = args.out or Path("simbench-models") / f"{args.method}-{args.config}"
     weights = train(method_cls, suite, settings, out, resume=args.resume, progress=not args.no_progress,

@@ -165,8 +165,12 @@ class TrainPool:
         #: sha256 of every prepared input and target, in order: identifies the training data
         self.sha256 = digest.hexdigest()
 
-    def batch(self, step: int, size: int, crop: int) -> tuple[np.ndarray, np.ndarray]:
-        """Batch of step ``step``: inputs (B, C, crop, crop) and targets (B, T, 2·crop, 2·crop)."""
+    def batch(self, step: int, size: int, crop: int, transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Batch of step ``step``: inputs (B, C, crop, crop) and targets (B, T, 2·crop, 2·crop).
+
+        ``transpose``: each crop pair has x and y swapped with probability ½ (a mirror of the
+        scene and its pattern; raw pixel j and target pixel 2j stay on each other, so simbench's
+        grid convention holds), teaching the network the lateral isotropy of the optics."""
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 8, step]))
         inputs, targets = [], []
         for _ in range(size):
@@ -175,6 +179,9 @@ class TrainPool:
             if crop > min(height, width):
                 raise SimbenchError(f"crop {crop} is larger than the raw frames ({height}×{width})")
             r, c = int(rng.integers(height - crop + 1)), int(rng.integers(width - crop + 1))
-            inputs.append(x[:, r:r + crop, c:c + crop])
-            targets.append(y[:, SCALE * r:SCALE * (r + crop), SCALE * c:SCALE * (c + crop)])
+            pair = x[:, r:r + crop, c:c + crop], y[:, SCALE * r:SCALE * (r + crop), SCALE * c:SCALE * (c + crop)]
+            if transpose and rng.integers(2):
+                pair = tuple(a.swapaxes(-1, -2) for a in pair)
+            inputs.append(pair[0])
+            targets.append(pair[1])
         return np.stack(inputs), np.stack(targets)

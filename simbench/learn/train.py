@@ -36,7 +36,7 @@ from simbench.suites.base import Suite
 STATE_FILE = "training-state.safetensors"
 LOG_FILE = "train.log"
 #: settings a resumed run must share with the saved state
-RESUME_KEYS = ("config", "batch", "crop", "seed", "pool", "validation", "learning_rate")
+RESUME_KEYS = ("config", "batch", "crop", "seed", "pool", "validation", "learning_rate", "transpose")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class TrainSettings:
     #: Adam's initial learning rate; None: the recipe's (the paper's).  Short CPU runs of the
     #: small configurations may want a larger one than a paper's 100 000-step schedule.
     learning_rate: float | None = None
+    #: swap x and y of half the crop pairs (:meth:`TrainPool.batch`); off: the batches of earlier runs
+    transpose: bool = False
     #: the exact command line, for the model card
     command: str = ""
 
@@ -144,7 +146,8 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
         if plateau is not None:
             plateau.load_state_dict(meta["scheduler"])
         saved = meta["settings"]
-        differ = [k for k in RESUME_KEYS if saved.get(k) != getattr(settings, k)]
+        # a key that an older state lacks had its default then
+        differ = [k for k in RESUME_KEYS if saved.get(k, getattr(TrainSettings, k)) != getattr(settings, k)]
         if meta["method"] != method_cls.name or meta["suite"] != suite.name or differ:
             raise SimbenchError(f"{state_path} was saved by another run (method {meta['method']!r}, suite "
                                 f"{meta['suite']!r}, differing settings: {', '.join(differ) or 'none'})")
@@ -176,7 +179,8 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
             if plateau is None:
                 for group in optimizer.param_groups:
                     group["lr"] = recipe.learning_rate_at(step, settings.steps)
-            x, y = (torch.from_numpy(a).to(device) for a in pool.batch(step, settings.batch, settings.crop))
+            batch = pool.batch(step, settings.batch, settings.crop, settings.transpose)
+            x, y = (torch.from_numpy(a).to(device) for a in batch)
             loss = loss_fn(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
