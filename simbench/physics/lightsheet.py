@@ -52,6 +52,8 @@ CONFOCAL_REACH_UM = 4.0
 _TABLE_DK_PER_UM = 0.004
 #: emitters per block of the separable Fourier sums (bounds memory)
 _CHUNK = 256
+#: box rows per block when a rendered spectrum is transposed into the rfft layout (cache-sized)
+_PLACE_ROWS = 2
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 
@@ -246,11 +248,18 @@ class _Box:
     def k_abs(self) -> np.ndarray:
         return np.hypot(self.ky[:, None], self.kx[None, :])
 
-    def to_rfft(self, values: np.ndarray) -> np.ndarray:
-        """(..., rows, cols) → (..., H, W//2 + 1) rfft layout, zero elsewhere."""
-        out = np.zeros(values.shape[:-2] + (self.shape[0], self.shape[1] // 2 + 1), dtype=np.complex64)
-        out[..., self.rows[:, None] % self.shape[0], self.cols[None, :]] = values
-        return out
+    def place_planes(self, values: np.ndarray, out: np.ndarray) -> None:
+        """Write ``values`` (rows·cols, n), column i the box of plane i, into ``out`` (n, H, W//2 + 1)
+        rfft layout (other entries untouched): rows 0 … r at the top, rows −r … −1 wrapped to the
+        bottom, a few box rows at a time so that the transposition stays in cache."""
+        n_cols = len(self.cols)
+        n_negative = len(self.rows) // 2
+        for first, last in ((0, n_negative), (n_negative, len(self.rows))):
+            for start in range(first, last, _PLACE_ROWS):
+                stop = min(start + _PLACE_ROWS, last)
+                row = self.rows[start] % self.shape[0]
+                block = values[start * n_cols:stop * n_cols].T.reshape(-1, stop - start, n_cols)
+                out[:, row:row + stop - start, :n_cols] = block
 
 
 def _support_box(shape: tuple[int, int], pixel_size_nm: float, k_max: float) -> _Box:
@@ -260,6 +269,32 @@ def _support_box(shape: tuple[int, int], pixel_size_nm: float, k_max: float) -> 
     ry = min(math.ceil(k_max / dfy), (height - 1) // 2)
     cx = min(math.ceil(k_max / dfx), (width - 1) // 2)
     return _Box(shape, pixel_size_nm, np.arange(-ry, ry + 1), np.arange(cx + 1))
+
+
+def _box_transfer(table: np.ndarray, dk: float, box: _Box) -> np.ndarray:
+    """Radial tables (rows: kz) interpolated on a box, (rows, cols, kz) float32, C-ordered and read-only."""
+    transfer = np.ascontiguousarray(np.moveaxis(interpolate_radial(table, dk, box.k_abs()), 0, -1))
+    transfer.flags.writeable = False
+    return transfer
+
+
+@lru_cache(maxsize=4)
+def _sheet_otf_on_box(optics: Optics, sheet_fwhm_nm: float, kz_per_um: tuple[float, ...],
+                      shape: tuple[int, int]) -> np.ndarray:
+    """:func:`sheet_otf_table` on the rendered box of an (H, W) camera of ``optics``' pixels,
+    (rows, cols, kz) float32 in µm (cached: computed once per process)."""
+    table, dk = sheet_otf_table(optics, sheet_fwhm_nm, kz_per_um)
+    return _box_transfer(table, dk, _support_box(shape, optics.pixel_size_nm, lateral_cutoff_per_um(optics)))
+
+
+@lru_cache(maxsize=2)
+def _confocal_otf_on_box(optics: Optics, kz_per_um: tuple[float, ...], shape: tuple[int, int]) -> np.ndarray:
+    """:func:`confocal_otf_table` on the rendered box of an (H, W) target grid of ``optics``'
+    pixels, (rows, cols, kz) float32, dimensionless (cached: computed once per process; 73 MB
+    for the default 512² target)."""
+    table, dk = confocal_otf_table(optics, kz_per_um)
+    box = _support_box(shape, optics.pixel_size_nm, lateral_cutoff_per_um(optics, power=2))
+    return _box_transfer(table, dk, box)
 
 
 def _axial_grid(z_eval_um: np.ndarray, reach_um: float, kz_max: float) -> tuple[np.ndarray, float, float]:
@@ -281,7 +316,7 @@ def _point_spectra(points: np.ndarray, shifts: np.ndarray, box: _Box, kz: np.nda
     px = box.pixel_size_nm * 1e-3
     x, y, z = points[:, 0], points[:, 1], points[:, 2] - z0
     x0, y0 = -width / 2 * px, -height / 2 * px
-    out = np.zeros((len(shifts), len(box.rows), len(box.cols) * len(kz)), dtype=np.complex64)
+    out = np.empty((len(shifts), len(box.rows), len(box.cols) * len(kz)), dtype=np.complex64)
     for start in range(0, len(points), _CHUNK):
         sl = slice(start, start + _CHUNK)
         ez = np.exp(-2j * np.pi * np.outer(kz, z[sl])).astype(np.complex64)
@@ -289,7 +324,10 @@ def _point_spectra(points: np.ndarray, shifts: np.ndarray, box: _Box, kz: np.nda
             ey = np.exp(-2j * np.pi * (np.outer(box.ky, y[sl] - y0) - ky_m * y[sl])).astype(np.complex64)
             ex = np.exp(-2j * np.pi * (np.outer(box.kx, x[sl] - x0) - kx_m * x[sl])).astype(np.complex64)
             exz = (ex[:, None, :] * ez[None, :, :]).reshape(-1, ez.shape[1])
-            out[m] += ey @ exz.T
+            if start == 0:
+                np.matmul(ey, exz.T, out=out[m])  # the first block written in place: no temporary
+            else:
+                out[m] += ey @ exz.T
     return out.reshape(len(shifts), len(box.rows), len(box.cols), len(kz))
 
 
@@ -311,8 +349,6 @@ def simulate_lightsheet(points_um: np.ndarray, params: LightSheetParams, pattern
     kz, period, z0 = _axial_grid(z_frames, reach, axial_cutoff_per_um(optics) + SHEET_REACH_SIGMAS * sigma_kz)
     near = (points[:, 2] > z_frames.min() - reach) & (points[:, 2] < z_frames.max() + reach)
     box = _support_box(params.shape, px, lateral_cutoff_per_um(optics))
-    table, dk = sheet_otf_table(optics, float(sheet_fwhm), tuple(kz.tolist()))
-    otf = np.moveaxis(interpolate_radial(table, dk, box.k_abs()), 0, -1)  # (rows, cols, kz)
     if pattern is None:
         shifts, amplitudes = np.zeros((1, 2)), np.ones((params.n_steps, 1))
     else:
@@ -321,17 +357,18 @@ def simulate_lightsheet(points_um: np.ndarray, params: LightSheetParams, pattern
     spectra = np.zeros((n_steps, len(box.rows) * len(box.cols), len(kz)), dtype=np.complex64)
     if near.any():
         rendered = _point_spectra(points[near], shifts, box, kz, z0)
-        rendered *= otf
+        rendered *= _sheet_otf_on_box(optics, float(sheet_fwhm), tuple(kz.tolist()), params.shape)
         scale = photons_per_emitter / n_steps / period
         spectra = ((amplitudes * scale).astype(np.complex64) @ rendered.reshape(len(shifts), -1)).reshape(
             spectra.shape)
-    frames = np.empty((n_planes, n_steps, *params.shape), dtype=np.float32)
+    # frames in acquisition order (plane-major) on the rfft layout, transformed back in one call
+    frame_spectra = np.zeros((n_planes, n_steps, params.shape[0], params.shape[1] // 2 + 1), dtype=np.complex64)
     plane_phase = np.exp(2j * np.pi * np.outer(kz, params.plane_z_um() - z0))
     for j in range(n_steps):
         step_z = j * params.z_step_nm * 1e-3 / n_steps
         evaluate = (plane_phase * np.exp(2j * np.pi * kz * step_z)[:, None]).astype(np.complex64)
-        planes = (spectra[j] @ evaluate).T.reshape(n_planes, len(box.rows), len(box.cols))
-        frames[:, j] = sfft.irfft2(box.to_rfft(planes), s=params.shape, workers=-1)
+        box.place_planes(spectra[j] @ evaluate, frame_spectra[:, j])
+    frames = sfft.irfft2(frame_spectra, s=params.shape, workers=-1)
     return frames.reshape(n_planes * n_steps, *params.shape)
 
 
@@ -350,12 +387,11 @@ def simulate_confocal_target(points_um: np.ndarray, params: LightSheetParams) ->
     box = _support_box((height, width), px, lateral_cutoff_per_um(optics, power=2))
     if not near.any():
         return np.zeros((n_z, height, width), dtype=np.float32)
-    table, dk = confocal_otf_table(optics, tuple(kz.tolist()))
     rendered = _point_spectra(points[near], np.zeros((1, 2)), box, kz, z0)[0]
-    rendered *= np.moveaxis(interpolate_radial(table, dk, box.k_abs()), 0, -1)
+    rendered *= _confocal_otf_on_box(optics, tuple(kz.tolist()), (height, width))
     evaluate = (np.exp(2j * np.pi * np.outer(kz, z_planes - z0)) * (params.target_z_step_nm * 1e-3 / period))
-    planes = (rendered.reshape(-1, len(kz)) @ evaluate.astype(np.complex64)).T
-    spectrum = box.to_rfft(planes.reshape(n_z, len(box.rows), len(box.cols)))
+    spectrum = np.zeros((n_z, height, width // 2 + 1), dtype=np.complex64)
+    box.place_planes(rendered.reshape(-1, len(kz)) @ evaluate.astype(np.complex64), spectrum)
     return sfft.irfft2(spectrum, s=(height, width), workers=-1).astype(np.float32, copy=False)
 
 

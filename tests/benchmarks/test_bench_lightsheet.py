@@ -2,7 +2,8 @@
 
 Run: ``python -m pytest tests/benchmarks/test_bench_lightsheet.py --benchmark-only -s``.
 Goals (issue 5): one 40-plane stack of 137 points plus its confocal target ≤ 6 s on 2
-cores (transfer-function tables cached: they are computed once per process);
+cores (transfer-function tables and their interpolation on the rendered frequency box
+cached: they are computed once per process);
 ``hexsim`` on a 280 × 256² stack at most 3× the FFTs it cannot avoid (the 7-step
 DFT, the 3D FFTs of band 0 and the 3 side bands, the inverse 3D FFT of the
 (120, 512, 512) output), measured in the same run.
