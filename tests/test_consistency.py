@@ -47,7 +47,7 @@ def test_needs_the_sample():
 
 def test_widefield_is_less_consistent_than_wiener_on_static_quick(registry, tmp_path):
     request = runner.RunRequest(methods=["widefield", "wiener"], suite="static", size="quick",
-                                results_dir=tmp_path, progress=False)
+                                results_dir=tmp_path, progress=False, extra_metrics=("consistency",))
     records = {r.data["method"]: r for r in runner.run(registry, request).records}
     scores = {m: np.array([s["scores"]["consistency"] for s in r.samples.values()]) for m, r in records.items()}
     assert records["wiener"].data["metrics"]["consistency"]["direction"] == "lower"

@@ -288,7 +288,7 @@ def test_suite_group_runs_every_member_and_renders_column_groups(registry, tmp_p
     table = render(tmp_path, "grp", "plain", {})
     assert table.startswith("grp [quick]")
     header = table.splitlines()[1]
-    assert "a psnr ↑" in header and "b psnr ↑" in header and "b frc ↓" in header
+    assert "a psnr ↑" in header and "b psnr ↑" in header and "b frc_gt ↓" in header
 
 
 class _AnyOrderSuite(StaticSuite):

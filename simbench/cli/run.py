@@ -36,6 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric-convention", choices=("normalised", "paper"), default="normalised",
                    help="normalised (default): percentile-normalised target, prediction fitted by least "
                         "squares; paper: VSR-SIM's 8-bit, 4-px-crop evaluation")
+    p.add_argument("--metric", action="append", default=[], metavar="NAME",
+                   help="also score this optional metric of the suite (repeatable or comma-separated; "
+                        "`simbench list -v` shows each suite's optional metrics). Repeat-based metrics (frc, "
+                        "consistency) reconstruct a second noise realisation of every sample: about twice "
+                        "the method's time")
     p.add_argument("--retry-failed", action="store_true", help="recompute samples that failed before")
     p.add_argument("--oracle-params", action="store_true",
                    help="give methods the true (simulated) pattern parameters instead of the nominal ones, "
@@ -62,7 +67,8 @@ def execute(args: argparse.Namespace) -> int:
             suite=suite.name, size=args.size, seed=args.seed, results_dir=results_dir,
             metric_config=MetricConfig(convention=args.metric_convention),
             retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params,
-            suite_options=parse_suite_options(args.suite_opt))
+            suite_options=parse_suite_options(args.suite_opt),
+            extra_metrics=tuple(m.strip() for text in args.metric for m in text.split(",") if m.strip()))
         outcome = runner.run(registry, request, warn=warn)
         records += outcome.records
         for name, count in outcome.computed.items():

@@ -8,6 +8,7 @@ becomes a row with its error; the run goes on.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from simbench.harness.digest import content_hash, jsonable, sample_digest
 from simbench.harness.provenance import provenance
 from simbench.harness.results import RunRecord, load_record, result_path, run_key
 from simbench.method import Method
-from simbench.metrics.base import Metric, MetricConfig, ScoreInput
+from simbench.metrics.base import Measurement, Metric, MetricConfig, ScoreInput
 from simbench.plugin.manager import Registry
 from simbench.suites.base import Suite
 from simbench.types import RawStack, Reconstruction, Sample
@@ -45,6 +46,8 @@ class RunRequest:
     oracle_params: bool = False
     #: ``--suite-opt`` texts, NAME → VALUE
     suite_options: dict[str, str] = field(default_factory=dict)
+    #: metrics scored beyond the suite's defaults (``--metric``; from ``Suite.extra_metrics``)
+    extra_metrics: tuple[str, ...] = ()
 
 
 @dataclass
@@ -173,8 +176,31 @@ def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int
     return old
 
 
-def _score(metrics: list[Metric], inputs: ScoreInput) -> dict[str, float]:
-    return {m.name: m(inputs) for m in metrics}
+def score_into(row: dict[str, Any], metrics: list[Metric], inputs: ScoreInput, *, prefix: str = "") -> None:
+    """Measure ``inputs`` with every metric into ``row``: ``row[prefix + "scores"]`` holds the values,
+    ``row[prefix + "flags"]`` the non-empty flag lists and ``row[prefix + "uncertainty"]`` the
+    estimated uncertainties (both keyed by metric name, present only where a metric gave some).
+    A metric that raises stops the scoring (the caller records the failure) unless ``prefix`` is
+    set (a reference measurement: the target a metric cannot measure is a NaN gap)."""
+    scores, flags, uncertainty = {}, {}, {}
+    for metric in metrics:
+        try:
+            m = metric.measure(inputs)
+        except Exception:  # noqa: BLE001 - plugin metric code
+            if not prefix:
+                raise
+            m = Measurement(float("nan"))
+        scores[metric.name] = float(m.value)
+        if m.flags:
+            flags[metric.name] = list(m.flags)
+        if math.isfinite(m.uncertainty):
+            uncertainty[metric.name] = float(m.uncertainty)
+    row[prefix + "scores"] = scores
+    for name, part in ((prefix + "flags", flags), (prefix + "uncertainty", uncertainty)):
+        if part:
+            row[name] = part
+        else:
+            row.pop(name, None)
 
 
 def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = lambda s: None) -> RunOutcome:
@@ -184,7 +210,7 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
     if not request.methods:
         raise SimbenchError("no method given")
     classes = [registry.method(name) for name in request.methods]
-    metrics = [registry.metric(name) for name in suite.metrics]
+    metrics = [registry.metric(name) for name in suite.metric_names(request.extra_metrics)]
     seed = suite.default_seed if request.seed is None else request.seed
     expected = manifest.expected(suite, request.size, seed)
     runs = [_MethodRun(cls, _open_record(cls, suite, request, seed, metrics, registry, expected, warn),
@@ -214,7 +240,7 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
             reference = reference_scores(sample, metrics, request.metric_config)
             for r in pending:
                 bar.set_postfix_str(r.cls.name, refresh=False)
-                r.record.samples[sid] = {**_run_task(r, sample, digest, metrics, request), "reference": reference}
+                r.record.samples[sid] = {**_run_task(r, sample, digest, metrics, request), **reference}
                 r.record.data["updated"] = _now()
                 r.record.save()
                 r.computed += 1
@@ -227,17 +253,15 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
                       computed={r.cls.name: r.computed for r in runs})
 
 
-def reference_scores(sample: Sample, metrics: list[Metric], config: MetricConfig) -> dict[str, float]:
+def reference_scores(sample: Sample, metrics: list[Metric], config: MetricConfig) -> dict[str, Any]:
     """The target measured by the metrics that measure an image alone (``Metric.on_target``, e.g.
-    FWHM): the reference the leaderboard shows next to the methods; NaN where one fails on it."""
+    FWHM), as row fields: ``reference`` (values; NaN where one fails on the target),
+    ``reference_flags`` and ``reference_uncertainty`` where given.  The leaderboard shows them
+    next to the methods and scores ``direction == "target"`` metrics by closeness to them."""
     inputs = ScoreInput(sample.target, sample.target, sample.target_pixel_size_nm, config, sample=sample)
-    scores = {}
-    for metric in (m for m in metrics if m.on_target):
-        try:
-            scores[metric.name] = metric(inputs)
-        except Exception:  # noqa: BLE001 - a reference that cannot be measured is a gap, not a failed run
-            scores[metric.name] = float("nan")
-    return scores
+    fields: dict[str, Any] = {}
+    score_into(fields, [m for m in metrics if m.on_target], inputs, prefix="reference_")
+    return {"reference": fields.pop("reference_scores"), **fields}
 
 
 def oracle_raw(raw: RawStack, truth: dict[str, Any]) -> RawStack:
@@ -286,7 +310,7 @@ def evaluate(row: dict[str, Any], sample: Sample, metrics: list[Metric], config:
         image, row["info"] = as_image(output, sample.target.shape)
         repeat = as_image(produce(True), sample.target.shape)[0] if needs_repeat else None
         inputs = ScoreInput(image, sample.target, sample.target_pixel_size_nm, config, repeat, sample=sample)
-        row["scores"] = _score(metrics, inputs)
+        score_into(row, metrics, inputs)
     except Exception as exc:  # noqa: BLE001 - plugin code: a failure is data, the run goes on
         row.update(status="failed", error=_error_text(exc))
     return row

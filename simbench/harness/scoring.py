@@ -83,7 +83,7 @@ def score_predictions(registry: Registry, request: runner.RunRequest, prediction
     n = suite.n_samples(request.size)
     seed = suite.default_seed if request.seed is None else request.seed
     expected = manifest.expected(suite, request.size, seed)
-    metrics = [registry.metric(m) for m in suite.metrics]
+    metrics = [registry.metric(m) for m in suite.metric_names(request.extra_metrics)]
     identity = {"method": name, "method_version": "external", "method_distribution": None}
     report = ScoreReport(runner.new_record(identity, suite, request, seed, metrics, registry, expected))
     if not (predictions / REPEAT_DIR).is_dir():
@@ -103,6 +103,7 @@ def score_predictions(registry: Registry, request: runner.RunRequest, prediction
         row = runner.evaluate(runner.new_row(sample, digest), sample, metrics, request.metric_config,
                               _reader(sample, files, repeat_files, predictions, report))
         row["runtime_s"] = None  # made elsewhere: reading a file is no reconstruction time
+        row.update(runner.reference_scores(sample, metrics, request.metric_config))
         report.record.samples[sample.id] = row
     runner.finish(report.record, suite, n, expected)
     return report

@@ -1,14 +1,53 @@
 """The contract of a metric: a named, directed number per (prediction, target)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable, Literal, Union
 
 import numpy as np
 
 from simbench.types import Sample
 
-Direction = Literal["higher", "lower"]
+#: what "better" means: a higher value, a lower value, or a value closer to the one the same
+#: code measures on the target (a metric that can measure the target too, e.g. an FWHM)
+Direction = Literal["higher", "lower", "target"]
+ARROWS = {"higher": "↑", "lower": "↓", "target": "◎"}
+
+#: per-sample flags a metric may attach to a value, and what each means.  A value carrying an
+#: *invalidating* flag is recorded but never enters a mean or a ranking as a number: the
+#: leaderboard counts it against the method like a failed sample.
+FLAGS: dict[str, str] = {
+    "no_crossing": "the curve never crossed its threshold: no resolution can be read (invalid)",
+    "unreliable": "the fit or estimate cannot separate the quantity from structure or noise (invalid)",
+    "beyond_target": "beyond the target's own value, where no faithful reconstruction can be",
+    "beyond_limit": "finer than the acquisition can transmit: the value is clamped at the limit for ranking",
+    "clipped": "outside the metric's physical range; clipped to it",
+}
+INVALIDATING_FLAGS = frozenset({"no_crossing", "unreliable"})
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A metric's value for one sample, with flags (:data:`FLAGS`) and an optional uncertainty
+    (one standard deviation, in the metric's unit; NaN when not estimated)."""
+
+    value: float
+    flags: tuple[str, ...] = ()
+    uncertainty: float = math.nan
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.flags if f not in FLAGS]
+        if unknown:
+            raise ValueError(f"unknown metric flag(s) {unknown}; known: {', '.join(FLAGS)}")
+
+    @property
+    def valid(self) -> bool:
+        """False when a flag says the value must not be ranked as a number."""
+        return not INVALIDATING_FLAGS.intersection(self.flags)
+
+
+MetricValue = Union[float, Measurement]
 #: "normalised": percentile-normalised target, prediction fitted by least squares
 #: (SCIENCE.md §2, CSBDeep).  "paper": the VSR-SIM 8-bit, 4-px-crop evaluation.
 CONVENTIONS = ("normalised", "paper")
@@ -50,11 +89,11 @@ class ScoreInput:
 
 @dataclass(frozen=True)
 class Metric:
-    """A named, directed score ``fn(ScoreInput) -> float``."""
+    """A named, directed score ``fn(ScoreInput) -> float | Measurement``."""
 
     name: str
     direction: Direction
-    fn: Callable[[ScoreInput], float]
+    fn: Callable[[ScoreInput], MetricValue]
     description: str = ""
     unit: str = ""
     #: True when the metric compares two independent reconstructions
@@ -63,9 +102,21 @@ class Metric:
     #: can measure the target too: the harness records the target's score as a reference
     on_target: bool = False
 
+    def __post_init__(self) -> None:
+        if self.direction not in ARROWS:
+            raise ValueError(f"metric {self.name!r}: direction must be one of {', '.join(ARROWS)}")
+        if self.direction == "target" and not self.on_target:
+            raise ValueError(f"metric {self.name!r}: direction 'target' needs on_target (the target is measured too)")
+
+    def measure(self, inputs: ScoreInput) -> Measurement:
+        """The value with its flags and uncertainty."""
+        value = self.fn(inputs)
+        return value if isinstance(value, Measurement) else Measurement(float(value))
+
     def __call__(self, inputs: ScoreInput) -> float:
-        return float(self.fn(inputs))
+        """The value alone (flags dropped)."""
+        return float(self.measure(inputs).value)
 
     @property
     def arrow(self) -> str:
-        return "↑" if self.direction == "higher" else "↓"
+        return ARROWS[self.direction]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -41,8 +41,13 @@ class Suite(abc.ABC):
     #: number of samples per named size
     sizes: ClassVar[dict[str, int]]
     default_seed: ClassVar[int] = 0
-    #: names of the metrics scored on this suite, in table order
+    #: names of the metrics scored on this suite by default, in table order
     metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "mse")
+    #: metrics valid on this suite that are scored only when asked for (``--metric``), e.g. those
+    #: that need a second reconstruction of an independent noise realisation
+    extra_metrics: ClassVar[tuple[str, ...]] = ()
+    #: the metrics the leaderboard ranks by (a subset of ``metrics``), most important first
+    primary_metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim")
     #: parameters users may set with ``--suite-opt``
     options: ClassVar[tuple[SuiteOption, ...]] = ()
     #: True when samples present the patterns in varying order (rolling SIM):
@@ -73,6 +78,14 @@ class Suite(abc.ABC):
         """Options whose value differs from the default (they identify the run)."""
         return {o.name: self.option_values[o.name] for o in self.options
                 if self.option_values[o.name] != o.default}
+
+    def metric_names(self, extra: Sequence[str] = ()) -> tuple[str, ...]:
+        """The default metrics plus the requested ``extra`` ones (each must be valid here)."""
+        valid = (*self.metrics, *self.extra_metrics)
+        for name in extra:
+            if name not in valid:
+                raise UnknownNameError(f"metric of suite {self.name!r}", name, dict.fromkeys(valid))
+        return (*self.metrics, *(n for n in self.extra_metrics if n in extra))
 
     def n_samples(self, size: str) -> int:
         if size not in self.sizes:
