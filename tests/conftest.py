@@ -107,8 +107,10 @@ def registry():
 
 
 def pytest_ignore_collect(collection_path, config):
-    """Benchmarks (tests/benchmarks) run only with ``--benchmark-only``: speed goals are
-    measured, never asserted in the test run."""
-    if collection_path.name == "benchmarks" and not config.getoption("benchmark_only", False):
+    """Benchmarks (tests/benchmarks) run timed with ``--benchmark-only`` and once, untimed, with
+    ``--benchmark-disable`` (as ``.ci/run`` does, so a broken benchmark fails the build); the
+    plain test run skips them: speed goals are measured, never asserted."""
+    wanted = config.getoption("benchmark_only", False) or config.getoption("benchmark_disable", False)
+    if collection_path.name == "benchmarks" and not wanted:
         return True
     return None
