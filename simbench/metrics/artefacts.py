@@ -18,10 +18,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.fft as sfft
 
 from simbench.metrics.base import Metric, ScoreInput
 from simbench.metrics.resolution import FRC_TAPER_FRACTION, edge_taper
-from simbench.physics.fourier import radial_freq_per_um
+from simbench.physics.fourier import half_plane_weights, radial_freq_per_um
 from simbench.physics.optics import sample_sim_support_per_um
 
 #: the band starts this fraction beyond k_c + k₀: the edge taper spreads each frequency over a
@@ -39,11 +40,12 @@ def out_of_band_share(image: np.ndarray, pixel_size_nm: float, support_per_um: f
     if data.ndim != 2 or not np.all(np.isfinite(data)):
         raise ValueError(f"out-of-band power needs a finite 2D image; got shape {data.shape}")
     widths = tuple(round(FRC_TAPER_FRACTION * n) for n in data.shape)
-    power = np.abs(np.fft.fft2(edge_taper(data, widths))) ** 2
+    spectrum = sfft.rfft2(edge_taper(data, widths), workers=-1)
+    power = (spectrum.real**2 + spectrum.imag**2) * half_plane_weights(data.shape)
     total = float(power.sum())
     if total == 0:
         return 0.0
-    outside = radial_freq_per_um(data.shape, pixel_size_nm) > (1.0 + margin) * support_per_um
+    outside = radial_freq_per_um(data.shape, pixel_size_nm, rfft=True) > (1.0 + margin) * support_per_um
     return float(power[outside].sum()) / total
 
 

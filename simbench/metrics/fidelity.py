@@ -105,10 +105,8 @@ def prepare(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) ->
 def support(pred: np.ndarray, targ: np.ndarray, data_range: float, config: MetricConfig) -> np.ndarray | None:
     """The voxels fidelity is averaged over for a sparse prepared target (see the module
     docstring), or None to average over all of them."""
-    if config.convention != "normalised":
-        return None
-    low, high = np.percentile(targ, [config.percentile_low, config.percentile_high])
-    if high - low >= config.sparse_max_fraction * data_range:
+    # the normalised target maps its percentiles to 0 and 1: sparse when 1 is a tiny share of its range
+    if config.convention != "normalised" or 1.0 >= config.sparse_max_fraction * data_range:
         return None
     from scipy.ndimage import maximum_filter
 
@@ -117,8 +115,10 @@ def support(pred: np.ndarray, targ: np.ndarray, data_range: float, config: Metri
     return maximum_filter(bright, size=2 * config.support_margin_px + 1)
 
 
-def _prepared(prediction: np.ndarray, target: np.ndarray,
-              config: MetricConfig) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+Prepared = tuple[np.ndarray, np.ndarray, float, np.ndarray | None]
+
+
+def _prepared(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> Prepared:
     pred, targ, data_range = prepare(prediction, target, config)
     return pred, targ, data_range, support(pred, targ, data_range, config)
 
@@ -127,23 +127,18 @@ def _mean(values: np.ndarray, where: np.ndarray | None) -> float:
     return float(np.mean(values if where is None else values[where]))
 
 
-def mse(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
-    """Mean squared error of the prepared images (over the support of a sparse target)."""
-    pred, targ, _, where = _prepared(prediction, target, config)
+def _mse(prepared: Prepared) -> float:
+    pred, targ, _, where = prepared
     return _mean((pred - targ) ** 2, where)
 
 
-def psnr(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
-    """``10·log10(data_range² / MSE)`` of the prepared images; inf when they are equal."""
-    pred, targ, data_range, where = _prepared(prediction, target, config)
-    error = _mean((pred - targ) ** 2, where)
-    return float("inf") if error == 0 else float(10.0 * np.log10(data_range**2 / error))
+def _psnr(prepared: Prepared) -> float:
+    error = _mse(prepared)
+    return float("inf") if error == 0 else float(10.0 * np.log10(prepared[2] ** 2 / error))
 
 
-def ssim(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
-    """Mean SSIM (11-px Gaussian window, σ 1.5, K1 0.01, K2 0.03) of the prepared images (the
-    SSIM map averaged over the support of a sparse target)."""
-    pred, targ, data_range, where = _prepared(prediction, target, config)
+def _ssim(prepared: Prepared) -> float:
+    pred, targ, data_range, where = prepared
     if min(targ.shape) < SSIM_WINDOW_PX:
         raise ValueError(f"SSIM needs every axis >= {SSIM_WINDOW_PX} px; prepared shape is {targ.shape}")
     mean_ssim, ssim_map = structural_similarity(
@@ -155,16 +150,42 @@ def ssim(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> fl
     return _mean(ssim_map[inner], where[inner])
 
 
+def mse(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
+    """Mean squared error of the prepared images (over the support of a sparse target)."""
+    return _mse(_prepared(prediction, target, config))
+
+
+def psnr(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
+    """``10·log10(data_range² / MSE)`` of the prepared images; inf when they are equal."""
+    return _psnr(_prepared(prediction, target, config))
+
+
+def ssim(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
+    """Mean SSIM (11-px Gaussian window, σ 1.5, K1 0.01, K2 0.03) of the prepared images (the
+    SSIM map averaged over the support of a sparse target)."""
+    return _ssim(_prepared(prediction, target, config))
+
+
 _NORMALISATION = ("after percentile-normalising the target and least-squares fitting the prediction "
                   "(convention 'paper': 8-bit min-max after a border crop)")
 
 
-def _against_target(fn: Callable[[np.ndarray, np.ndarray, MetricConfig], float]) -> Callable[[ScoreInput], float]:
-    return lambda s: fn(s.prediction, s.target, s.config)
+#: the last (ScoreInput, prepared images): the harness scores psnr, ssim and mse of one sample
+#: from one ScoreInput, which is immutable, so they share one preparation
+_last_prepared: list[tuple[ScoreInput, Prepared]] = []
+
+
+def _against_target(fn: Callable[[Prepared], float]) -> Callable[[ScoreInput], float]:
+    def metric(inputs: ScoreInput) -> float:
+        if not (_last_prepared and _last_prepared[0][0] is inputs):
+            _last_prepared[:] = [(inputs, _prepared(inputs.prediction, inputs.target, inputs.config))]
+        return fn(_last_prepared[0][1])
+
+    return metric
 
 
 FIDELITY_METRICS: tuple[Metric, ...] = (
-    Metric("psnr", "higher", _against_target(psnr), unit="dB", description=f"PSNR {_NORMALISATION}"),
-    Metric("ssim", "higher", _against_target(ssim), description=f"Gaussian-window SSIM {_NORMALISATION}"),
-    Metric("mse", "lower", _against_target(mse), description=f"MSE {_NORMALISATION}"),
+    Metric("psnr", "higher", _against_target(_psnr), unit="dB", description=f"PSNR {_NORMALISATION}"),
+    Metric("ssim", "higher", _against_target(_ssim), description=f"Gaussian-window SSIM {_NORMALISATION}"),
+    Metric("mse", "lower", _against_target(_mse), description=f"MSE {_NORMALISATION}"),
 )
