@@ -166,8 +166,8 @@ def ssim(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> fl
     return _ssim(_prepared(prediction, target, config))
 
 
-_NORMALISATION = ("after percentile-normalising the target and least-squares fitting the prediction "
-                  "(convention 'paper': 8-bit min-max after a border crop)")
+_NORMALISATION = ("after percentile-normalising the target and least-squares fitting the prediction, over the "
+                  "objects' support for sparse targets (convention 'paper': 8-bit min-max after a border crop)")
 
 
 #: the last (ScoreInput, prepared images): the harness scores psnr, ssim and mse of one sample
