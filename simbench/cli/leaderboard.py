@@ -50,7 +50,8 @@ def execute(args: argparse.Namespace) -> int:
         raise SimbenchError(f"results directory {results} does not exist (run `simbench run` first)")
     if args.suite is not None:
         registry.suite_group(args.suite)  # a suite or a group (motion, axial); unknown → did-you-mean error
-    text = render(results, args.suite, args.format, current_hashes(registry), order=list(registry.suites))
+    text = render(results, args.suite, args.format, current_hashes(registry), order=list(registry.suites),
+                  registry=registry)
     if args.plot:
         try:
             print(f"wrote {plot_sweeps(results, args.suite, args.plot)}")

@@ -129,7 +129,7 @@ def write_report(registry: Registry, request: ReportRequest,
     records = [r for r in iter_records(request.results_dir, request.suite) if r.key == request.size]
     if not records:
         raise ValueError(f"no [{request.size}] results for {request.suite!r} under {request.results_dir}")
-    frame = summarise(records, current_hashes)
+    frame = summarise(records, current_hashes, registry)
     out = request.output_dir
     figures = [("Metrics", plot_metrics(frame, out / "metrics.png"))]
     members = list(dict.fromkeys(frame["suite"]))
@@ -149,7 +149,7 @@ def write_report(registry: Registry, request: ReportRequest,
     parts = [f"# Report: {request.suite} [{request.size}]\n",
              f"From the result files in `{request.results_dir}`; regenerate with `{command}`.\n",
              "## Leaderboard\n", render(request.results_dir, request.suite, "md", current_hashes,
-                                        order=list(registry.suites))]
+                                        order=list(registry.suites), registry=registry)]
     parts += [f"## {title}\n\n![{title}]({path.name})\n" for title, path in figures]
     report = out / "report.md"
     report.write_text("\n".join(parts))
