@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from simbench.harness.leaderboard import REFERENCE_METHOD, render, summarise, with_reference
-from simbench.harness.ranking import effective_directions, rank
+from simbench.harness.ranking import effective_directions, paired_scores, rank
 from simbench.harness.results import RunRecord, result_path
 
 SAMPLES = ("s0", "s1", "s2", "s3")
@@ -119,3 +119,13 @@ def test_an_old_record_stored_lower_is_ranked_by_closeness_when_the_registry_say
     assert rank(old, ("fwhm_x",), stored).rank["cube"] == 1  # what "lower is better" did: the 60 nm FWHM won
     reference = with_reference(old)[-1]
     assert reference.data["method"] == REFERENCE_METHOD and "flags" in next(iter(reference.samples.values()))
+
+
+def test_compare_pairs_valid_values_and_target_metrics_by_closeness(tmp_path):
+    records = {rec.data["method"]: rec for rec in _records(tmp_path)}
+    xs, ys, excluded = paired_scores(records["honest"], records["cube"], "frc_gt", "lower")
+    assert (xs, ys, excluded) == ([], [], 4)  # NaN and no_crossing: left out, counted
+    xs, ys, excluded = paired_scores(records["honest"], records["cube"], "fwhm_x", "target")
+    assert xs == pytest.approx([0.1] * 4) and ys == pytest.approx([0.4] * 4) and excluded == 0
+    xs, ys, _ = paired_scores(records["honest"], records["refuser"], "psnr", "higher")
+    assert (xs, ys) == ([30.0, 28.0], [31.0, 29.0])  # only the samples both scored

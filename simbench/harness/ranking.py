@@ -143,3 +143,27 @@ def rank(records: Sequence[RunRecord], primary: Sequence[str], directions: Mappi
     order = sorted(methods, key=lambda m: keys[m])
     ranks = {m: 1 + sum(keys[o] < keys[m] for o in order) for m in order}
     return Ranking(metrics, used, len(samples), mean_loss, metric_rank, ranks)
+
+
+def paired_scores(a: RunRecord, b: RunRecord, metric: str, direction: str) -> tuple[list[float], list[float], int]:
+    """What ``simbench compare`` tests: ``metric`` of ``a`` and ``b`` on the samples both scored
+    (the values, or for a ``target`` metric their absolute relative errors to the target's own
+    value), and how many of those samples were left out because either value is NaN or
+    invalid-flagged (or has no target value to compare with)."""
+    refs = references([a, b], metric) if direction == "target" else {}
+    xs: list[float] = []
+    ys: list[float] = []
+    excluded = 0
+    for sid, row in a.samples.items():
+        other = b.samples.get(sid)
+        if row["status"] != "ok" or other is None or other["status"] != "ok":
+            continue
+        x, y = (valid_value(r, metric) for r in (row, other))
+        if direction == "target":
+            x, y = (abs(relative_error(v, refs.get(sid, math.nan))) for v in (x, y))
+        if math.isnan(x) or math.isnan(y):
+            excluded += 1
+            continue
+        xs.append(x)
+        ys.append(y)
+    return xs, ys, excluded
