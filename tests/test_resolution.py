@@ -1,4 +1,4 @@
-"""Resolution metrics (FRC, decorrelation analysis) against theory (SCIENCE.md §6)."""
+"""Resolution metrics (FRC, decorrelation analysis) against theory, and their honesty rules."""
 from __future__ import annotations
 
 import math
@@ -14,10 +14,12 @@ from simbench.metrics.resolution import (
     RESOLUTION_METRICS,
     decorrelation_analysis,
     decorrelation_resolution_nm,
+    frc_analysis,
     frc_curve,
     frc_resolution_nm,
 )
-from simbench.physics import otf2d, otf_profile
+from simbench.physics import otf2d, otf_profile, sim_limit_nm
+from simbench.testing import mock_sample
 from simbench.types import Optics
 
 from conftest import SHARED_DATA
@@ -67,6 +69,7 @@ def test_frc_of_identical_images_is_one_and_nyquist_limited() -> None:
     assert np.allclose(frc, 1.0, atol=1e-9)
     assert freqs[-1] == pytest.approx(1e3 / (2 * PIXEL_NM))  # the last ring is Nyquist (shorter axis)
     assert frc_resolution_nm(image, image, PIXEL_NM) == pytest.approx(2 * PIXEL_NM)
+    assert not frc_analysis(image, image, PIXEL_NM).crossed  # Nyquist is a bound, not a reading
 
 
 def test_frc_of_independent_noise_is_zero_and_coarse() -> None:
@@ -222,3 +225,57 @@ def test_resolution_metric_objects() -> None:
     assert np.isfinite(metrics["decorr"](inputs))
     with pytest.raises(ValueError, match="repeat"):
         metrics["frc"](ScoreInput(prediction=prediction, target=target, pixel_size_nm=pixel))
+
+
+# --------------------------------------------------------------------------- honesty: floor, no crossing, limit
+
+def _low_passed(image: np.ndarray, cutoff_per_px: float) -> np.ndarray:
+    fy = np.fft.fftfreq(image.shape[0])[:, None]
+    fx = np.fft.fftfreq(image.shape[1])[None, :]
+    return np.real(np.fft.ifft2(np.fft.fft2(image) * (np.hypot(fy, fx) < cutoff_per_px)))
+
+
+@pytest.mark.parametrize("texture_rel, crossed", [(1e-6, True), (1e-2, False)])
+def test_frc_power_floor_and_fixed_texture(texture_rel: float, crossed: bool) -> None:
+    """Two repeats band-limited at 0.2 cycles/px share a fixed white texture.  At 1e-6 of the
+    image's amplitude (power density ~1e-11 of the mean) its rings are below the power floor and
+    count as FRC 0, so the crossing stays at the band limit (without the floor these perfectly
+    correlated rings would never cross); at 1 % it is real, reproducible
+    content: the curve never crosses and the metric says so instead of showing Nyquist."""
+    rng = np.random.default_rng(11)
+    field = band_limited_noise((256, 256), 0.2, rng)
+    texture = texture_rel * field.std() * rng.standard_normal(field.shape)
+    noise = [0.1 * field.std() * _low_passed(rng.standard_normal(field.shape), 0.2) for _ in range(2)]
+    a, b = (field + n + texture for n in noise)
+    result = frc_analysis(a, b, PIXEL_NM, FRC_THRESHOLD_INDEPENDENT)
+    assert result.crossed is crossed
+    metric = {m.name: m for m in RESOLUTION_METRICS}["frc"]
+    measured = metric.measure(ScoreInput(a, a, PIXEL_NM, repeat=b))
+    if crossed:
+        # at the band limit, up to the few rings the edge taper's leakage spreads it over
+        assert measured.flags == () and PIXEL_NM / 0.26 < measured.value <= PIXEL_NM / 0.2
+    else:
+        assert measured.flags == ("no_crossing",) and not measured.valid
+        assert measured.value == pytest.approx(2 * PIXEL_NM)
+
+
+def test_frc_gt_no_crossing_and_sim_limit() -> None:
+    """On a 2D SIM sample: the target against itself never crosses (flagged, invalid); a
+    prediction that matches the target up to 0.9 × Nyquist (finer than k_c + k0 transmits) is
+    clamped to the SIM limit 1/(k_c + k0) and flagged beyond_limit; a widefield-like one is not."""
+    sample = mock_sample()
+    pixel, limit = sample.target_pixel_size_nm, sim_limit_nm(sample)
+    assert limit == pytest.approx(1e3 / (sample.raw.optics.cutoff_per_um
+                                         + sample.truth["pattern"]["frequency_per_um"]))
+    metric = {m.name: m for m in RESOLUTION_METRICS}["frc_gt"]
+
+    def measure(prediction: np.ndarray):
+        return metric.measure(ScoreInput(prediction, sample.target, pixel, sample=sample))
+
+    itself = measure(sample.target)
+    assert itself.flags == ("no_crossing",) and not itself.valid
+    sharp = measure(_low_passed(sample.target, 0.45))
+    assert sharp.flags == ("beyond_limit",) and sharp.valid and sharp.value == pytest.approx(limit)
+    widefield_cutoff = sample.raw.optics.cutoff_per_um * pixel * 1e-3  # cycles/px
+    blurred = measure(_low_passed(sample.target, widefield_cutoff))
+    assert blurred.flags == () and blurred.value > 1.5 * limit

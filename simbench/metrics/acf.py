@@ -1,6 +1,6 @@
 """Resolution (FWHM) of an image or volume from its autocorrelation function (ACF).
 
-SCIENCE.md §5 (Veatch et al. 2012): the ACF of an image of point-like emitters is
+Following Veatch et al. (PLoS ONE 7, e31457 (2012)): the ACF of an image of point-like emitters is
 the autocorrelation of single PSFs (narrow) plus cross-correlations of neighbours
 (broad).  The ACF of a Gaussian of width σ is a Gaussian of width σ√2, so the PSF
 FWHM along an axis is the FWHM of the narrow component of the central ACF profile
@@ -23,9 +23,16 @@ How, for each axis a (none of the reference implementation's defects):
   the Bayesian information criterion prefers it (no absolute amplitude threshold),
   and its narrower component is the single-PSF term.  Widths are bounded by the
   fitted lag range only.
+* Every width comes with a per-sample uncertainty (a block jackknife over slabs of the
+  volume) and is flagged ``unreliable`` when the fit cannot separate the PSF from noise or
+  structure (:func:`reliability_problems`): a large uncertainty (low signal), a narrow term
+  outweighed by the broad one (dense structure, e.g. a grating plane), or a narrow term as
+  wide as the lags it is fitted on (a dense cloud read as one blob).
 """
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -33,7 +40,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from simbench.metrics.base import Metric, ScoreInput
+from simbench.metrics.base import Measurement, Metric, ScoreInput
 
 #: FWHM of a Gaussian in units of its σ: 2√(2 ln 2)
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
@@ -51,6 +58,16 @@ NARROW_MIN_SHARE = 0.25
 _CHUNK_VALUES = 1 << 22
 #: the fit covers at least this many initial σ of the ACF (the narrow term down to ≈ 1 %)
 FIT_MIN_SIGMAS = 3.0
+#: the per-sample uncertainty is a block jackknife: the volume's lines along the axis in this many
+#: contiguous slabs, the width refitted with each slab left out
+JACKKNIFE_BLOCKS = 8
+#: a width whose jackknife uncertainty exceeds this fraction of it is flagged unreliable.  Measured
+#: on 20 Gaussian blobs of 300 photons with 2 photons/voxel background: ±11 – 78 % (errors −39 to
+#: +30 %); the same blobs at 1e5 photons: ±0.1 – 0.3 % (errors ≤ 0.5 %)
+MAX_RELATIVE_UNCERTAINTY = 0.025
+#: a two-Gaussian fit whose narrow (single-PSF) term holds less than this share of both amplitudes
+#: is dominated by the structure (neighbours, the cloud) and flagged unreliable
+RELIABLE_NARROW_SHARE = 0.5
 _AXIS_NAMES_3D = ("z", "y", "x")
 
 
@@ -66,20 +83,35 @@ class AxisFit:
     offset: float
     #: 1 or 2 Gaussian components kept by the information criterion
     components: int
+    #: the largest lag fitted, nm
+    fitted_range_nm: float = math.nan
+    #: one standard deviation of ``fwhm_nm`` (block jackknife, :func:`measure_axis`); NaN if not estimated
+    uncertainty_nm: float = math.nan
+    #: why the width cannot be trusted (empty when it can): see :func:`reliability_problems`
+    problems: tuple[str, ...] = ()
 
 
 def acf_profile(volume: np.ndarray, axis: int) -> np.ndarray:
     """Linear autocorrelation of the mean-subtracted ``volume`` along ``axis`` at zero lag
     on the other axes, for lags 0 … N−1 samples, per voxel (not divided by the overlap N − τ)."""
+    return acf_block_profiles(volume, axis, 1)[0]
+
+
+def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarray:
+    """:func:`acf_profile` split into the contributions of ``n_blocks`` contiguous blocks of the
+    lines along ``axis`` (slabs of the volume across the first other axis); shape (n_blocks, N),
+    summing to the whole profile.  Fewer blocks when there are fewer lines."""
     data = np.moveaxis(np.asarray(volume, dtype=np.float64), axis, -1)
     n = data.shape[-1]
     lines = (data - data.mean()).reshape(-1, n)
-    power = np.zeros(n + 1)  # rfft of length 2n has n + 1 frequencies
+    bounds = np.linspace(0, lines.shape[0], min(n_blocks, lines.shape[0]) + 1).astype(int)
+    power = np.zeros((bounds.size - 1, n + 1))  # rfft of length 2n has n + 1 frequencies
     step = max(1, _CHUNK_VALUES // n)
-    for start in range(0, lines.shape[0], step):
-        spectrum = np.fft.rfft(lines[start:start + step], n=2 * n, axis=-1)
-        power += np.sum(spectrum.real**2 + spectrum.imag**2, axis=0)
-    correlation = np.fft.irfft(power, n=2 * n)[:n]
+    for block, (first, last) in enumerate(itertools.pairwise(bounds)):
+        for start in range(first, last, step):
+            spectrum = np.fft.rfft(lines[start:min(start + step, last)], n=2 * n, axis=-1)
+            power[block] += np.sum(spectrum.real**2 + spectrum.imag**2, axis=0)
+    correlation = np.fft.irfft(power, n=2 * n, axis=-1)[:, :n]
     return correlation / lines.size
 
 
@@ -126,17 +158,19 @@ def _fit_range(values: np.ndarray, sigma_guess: float) -> int:
     return first + int(rising[0]) if rising.size else values.size
 
 
-def fit_axis(profile: np.ndarray, spacing_nm: float) -> AxisFit:
-    """Fit one central ACF profile (lags 0 … N−1 samples) and return the PSF FWHM along it."""
-    scale = abs(profile[1])
-    if not (scale > 0 and np.all(np.isfinite(profile))):
-        nan = float("nan")
-        return AxisFit(nan, nan, None, nan, None, nan, 0)
-    values = profile[1:profile.size // 2 + 1] / scale
+def _fit_data(profile: np.ndarray, n_fit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Lags 1 … n_fit of ``profile`` relative to lag 1, with the lags, the triangular overlap
+    window and the initial σ guess (samples); ``n_fit`` from :func:`_fit_range` unless given."""
+    values = profile[1:profile.size // 2 + 1] / abs(profile[1])
     s0 = _half_width_guess(values)
-    n_fit = _fit_range(values, s0)
-    values, lags = values[:n_fit], np.arange(1, n_fit + 1, dtype=np.float64)
-    window = 1.0 - lags / profile.size
+    n_fit = _fit_range(values, s0) if n_fit is None else n_fit
+    lags = np.arange(1, n_fit + 1, dtype=np.float64)
+    return values[:n_fit], lags, 1.0 - lags / profile.size, s0
+
+
+def _select_model(profile: np.ndarray) -> np.ndarray:
+    """Parameters of the model the information criterion keeps for a valid ``profile``."""
+    values, lags, window, s0 = _fit_data(profile)
     candidates = [_fit(lags, values, window, [np.array([values[-1], 1.0, s0])])]
     if lags.size > 5:  # two Gaussians and an offset need more lags than parameters
         starts = [np.array([values[-1], 1.0 - a, s0 * f, a, r]) for a, f, r in
@@ -150,18 +184,81 @@ def fit_axis(profile: np.ndarray, spacing_nm: float) -> AxisFit:
         params, rss = candidate
         return lags.size * math.log(max(rss, floor) / lags.size) + params.size * math.log(lags.size)
 
-    params, _ = min(candidates, key=bic)
+    return min(candidates, key=bic)[0]
+
+
+def _fwhm_nm(narrow_sigma_samples: float, spacing_nm: float) -> float:
+    """PSF FWHM (nm) from the narrow ACF σ (samples): the ACF of a Gaussian is √2 wider."""
+    return float(FWHM_PER_SIGMA * narrow_sigma_samples / math.sqrt(2.0) * spacing_nm)
+
+
+def fit_axis(profile: np.ndarray, spacing_nm: float) -> AxisFit:
+    """Fit one central ACF profile (lags 0 … N−1 samples) and return the PSF FWHM along it."""
+    if not (abs(profile[1]) > 0 and np.all(np.isfinite(profile))):
+        nan = float("nan")
+        return AxisFit(nan, nan, None, nan, None, nan, 0, problems=("no signal",))
+    params = _select_model(profile)
     a_narrow, s_narrow = params[1:3]
     broad = (params[3], params[4] * s_narrow) if params.size == 5 else None
     return AxisFit(
-        fwhm_nm=float(FWHM_PER_SIGMA * s_narrow / math.sqrt(2.0) * spacing_nm),
+        fwhm_nm=_fwhm_nm(s_narrow, spacing_nm),
         narrow_sigma_nm=float(s_narrow * spacing_nm),
         broad_sigma_nm=None if broad is None else float(broad[1] * spacing_nm),
         narrow_amplitude=float(a_narrow),
         broad_amplitude=None if broad is None else float(broad[0]),
         offset=float(params[0]),
         components=1 if broad is None else 2,
+        fitted_range_nm=float(_fit_data(profile)[1].size * spacing_nm),
     )
+
+
+def _refit_fwhm_nm(profile: np.ndarray, fit: AxisFit, spacing_nm: float) -> float:
+    """The FWHM of ``profile`` by the model of ``fit`` on its lags, started from its parameters."""
+    n_fit = round(fit.fitted_range_nm / spacing_nm)
+    values, lags, window, _ = _fit_data(profile, n_fit)
+    start = [fit.offset, fit.narrow_amplitude, fit.narrow_sigma_nm / spacing_nm]
+    if fit.broad_sigma_nm is not None:
+        start += [fit.broad_amplitude, fit.broad_sigma_nm / fit.narrow_sigma_nm]
+    return _fwhm_nm(_fit(lags, values, window, [np.array(start)])[0][2], spacing_nm)
+
+
+def reliability_problems(fit: AxisFit) -> tuple[str, ...]:
+    """Why ``fit`` cannot separate the PSF width from structure or noise (empty: it can).
+
+    * ``uncertain``: the jackknife uncertainty exceeds ``MAX_RELATIVE_UNCERTAINTY`` of the width
+      (low signal, or too few structures for a stable ACF);
+    * ``structure dominates``: the narrow term holds less than ``RELIABLE_NARROW_SHARE`` of the
+      two amplitudes (dense neighbours or a continuous object, e.g. a grating plane's texture);
+    * ``truncated``: the narrow term does not decay within the lags the fit could use
+      (``FIT_MIN_SIGMAS`` widths): its width is comparable to the structure, e.g. a dense cloud
+      measured as one blob.
+    """
+    if not math.isfinite(fit.fwhm_nm):
+        return ("no signal",)
+    problems = []
+    if not fit.uncertainty_nm <= MAX_RELATIVE_UNCERTAINTY * fit.fwhm_nm:
+        problems.append("uncertain")
+    if fit.broad_amplitude is not None and fit.narrow_amplitude < RELIABLE_NARROW_SHARE * (
+            fit.narrow_amplitude + abs(fit.broad_amplitude)):
+        problems.append("structure dominates")
+    if FIT_MIN_SIGMAS * fit.narrow_sigma_nm > fit.fitted_range_nm:
+        problems.append("truncated")
+    return tuple(problems)
+
+
+def measure_axis(data: np.ndarray, axis: int, spacing_nm: float) -> AxisFit:
+    """:func:`fit_axis` of the whole volume's profile along ``axis``, with its block-jackknife
+    uncertainty (``JACKKNIFE_BLOCKS`` slabs, each left out once) and :func:`reliability_problems`."""
+    blocks = acf_block_profiles(data, axis, JACKKNIFE_BLOCKS)
+    whole = blocks.sum(axis=0)
+    fit = fit_axis(whole, spacing_nm)
+    uncertainty = math.nan
+    if math.isfinite(fit.fwhm_nm) and len(blocks) > 1:
+        partial = np.array([_refit_fwhm_nm(whole - block, fit, spacing_nm) for block in blocks])
+        g = len(blocks)
+        uncertainty = float(math.sqrt((g - 1) / g * np.sum((partial - partial.mean()) ** 2)))
+    fit = dataclasses.replace(fit, uncertainty_nm=uncertainty)
+    return dataclasses.replace(fit, problems=reliability_problems(fit))
 
 
 def _check(volume: np.ndarray, voxel_nm: tuple[float, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -187,20 +284,21 @@ def acf_fwhm(volume: np.ndarray, voxel_nm: tuple[float, ...]) -> dict:
 
     ``volume``: (z, y, x) or (y, x); ``voxel_nm``: the sample spacing along those axes,
     in the same order (nm).  Returns ``{"x": nm, "y": nm, "z": nm (volumes only),
-    "fits": {axis: AxisFit as a dict}}``; a constant input gives NaN widths.
+    "fits": {axis: AxisFit as a dict}}`` (with each width's uncertainty and reliability
+    problems); a constant input gives NaN widths.
     """
     data, names = _check(volume, tuple(voxel_nm))
-    fits = {name: fit_axis(acf_profile(data, axis), float(voxel_nm[axis])) for axis, name in enumerate(names)}
+    fits = {name: measure_axis(data, axis, float(voxel_nm[axis])) for axis, name in enumerate(names)}
     result: dict = {name: fits[name].fwhm_nm for name in reversed(names)}
     result["fits"] = {name: asdict(fits[name]) for name in reversed(names)}
     return result
 
 
-def _fwhm_metric(axis_name: str) -> Callable[[ScoreInput], float]:
+def _fwhm_metric(axis_name: str) -> Callable[[ScoreInput], Measurement]:
     """The FWHM along one axis of ``inputs.prediction`` (2D (y, x) or 3D (z, y, x)); the lateral
     pixel is ``inputs.pixel_size_nm`` and the z step ``inputs.sample.target_z_step_nm``."""
 
-    def fwhm(inputs: ScoreInput) -> float:
+    def fwhm(inputs: ScoreInput) -> Measurement:
         image = np.asarray(inputs.prediction)
         names = _AXIS_NAMES_3D[-image.ndim:] if image.ndim in (2, 3) else ()
         if axis_name not in names:
@@ -211,12 +309,15 @@ def _fwhm_metric(axis_name: str) -> Callable[[ScoreInput], float]:
         voxel = ((z_step,) if image.ndim == 3 else ()) + (inputs.pixel_size_nm, inputs.pixel_size_nm)
         data, _ = _check(image, voxel)
         axis = names.index(axis_name)
-        return fit_axis(acf_profile(data, axis), float(voxel[axis])).fwhm_nm
+        fit = measure_axis(data, axis, float(voxel[axis]))
+        return Measurement(fit.fwhm_nm, ("unreliable",) if fit.problems else (), fit.uncertainty_nm)
 
     return fwhm
 
 
 ACF_METRICS: tuple[Metric, ...] = tuple(
-    Metric(f"fwhm_{name}", "lower", _fwhm_metric(name), unit="nm", on_target=True,
-           description=f"PSF FWHM along {name} from the autocorrelation (two-Gaussian fit, SCIENCE.md §5)")
+    Metric(f"fwhm_{name}", "target", _fwhm_metric(name), unit="nm", on_target=True,
+           description=f"PSF FWHM along {name} from the autocorrelation (two-Gaussian fit; Veatch et al. 2012), "
+                       "with a jackknife uncertainty, flagged unreliable when the fit cannot separate the width "
+                       "from structure or noise; closeness to the target's own FWHM")
     for name in ("x", "y", "z"))

@@ -1,10 +1,16 @@
-"""Axial resolution of known test objects (SCIENCE.md §4): two points, planar gratings.
+"""Axial resolution of known test objects: two points, planar gratings.
 
 Both work on an axial intensity profile (``profile`` sampled at ``z_nm``, e.g. a volume's
 mean over a small lateral window around the objects) and the objects' true axial
 positions in nm, which suites know from the sample's ground truth.  Peaks are the
 maxima within a quarter of the spacing of each true position (reconstructions may
 shift them slightly); valleys are the minima between neighbouring positions.
+
+As metrics, both measure the prediction *after the affine fit to the target* that the fidelity
+metrics use (:func:`simbench.metrics.fidelity.fit_affine`): the fitted offset is the background
+model, so adding a constant to an output or scaling it changes nothing.  The values are then
+clipped to their physical range (dip 0 – 100 %, contrast 0 – 1) with the ``clipped`` flag, and
+scored as closeness to the target's own value (direction ``target``).
 """
 from __future__ import annotations
 
@@ -13,7 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from simbench.metrics.base import Metric, ScoreInput
+from simbench.metrics.base import Measurement, Metric, ScoreInput
+from simbench.metrics.fidelity import fit_affine
 
 
 def _check(profile: np.ndarray, z_nm: np.ndarray, positions_nm: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -37,25 +44,27 @@ def _peaks_and_valleys(values: np.ndarray, z: np.ndarray, positions: np.ndarray)
 
 
 def two_point_dip(profile: np.ndarray, z_nm: np.ndarray, positions_nm: tuple[float, float]) -> float:
-    """Dip between two axially separated points, % of the mean peak: 100·(1 − valley/peak);
-    0 when the profile does not dip (unresolved)."""
+    """Dip between two axially separated points, % of the mean peak: 100·(1 − valley/peak).
+    Not clipped: negative when the profile rises between the points (unresolved), above 100
+    when the valley is negative (an offset the profile should not have)."""
     values, z, positions = _check(profile, z_nm, np.asarray(positions_nm))
     peaks, valleys = _peaks_and_valleys(values, z, positions)
     peak = peaks.mean()
     if not peak > 0:
         raise ValueError("the profile has no positive peak at the points")
-    return float(max(0.0, 100.0 * (1.0 - valleys[0] / peak)))
+    return float(100.0 * (1.0 - valleys[0] / peak))
 
 
 def grating_contrast(profile: np.ndarray, z_nm: np.ndarray, plane_positions_nm: np.ndarray) -> float:
     """Contrast ``(I_max − I_min)/(I_max + I_min)`` of an axial grating: mean plane peak against
-    mean valley between neighbouring planes; 0 when unresolved."""
+    mean valley between neighbouring planes.  Not clipped: ≤ 0 when unresolved, above 1 when
+    the valleys are negative."""
     values, z, positions = _check(profile, z_nm, plane_positions_nm)
     peaks, valleys = _peaks_and_valleys(values, z, positions)
     high, low = peaks.mean(), valleys.mean()
     if not high + low > 0:
         raise ValueError("the grating profile has no positive intensity")
-    return float(max(0.0, (high - low) / (high + low)))
+    return float((high - low) / (high + low))
 
 
 def central_axial_profile(volume: np.ndarray, pixel_size_nm: float, z_step_nm: float,
@@ -74,25 +83,35 @@ def central_axial_profile(volume: np.ndarray, pixel_size_nm: float, z_step_nm: f
     return window.mean(axis=(1, 2)), (np.arange(n_z) - n_z / 2) * z_step_nm
 
 
-def _profile_metric(measure: Callable[[np.ndarray, np.ndarray, np.ndarray], float]) -> Callable[[ScoreInput], float]:
-    """``measure(profile, z_nm, positions_nm)`` of the prediction's central axial profile; the
+def _profile_metric(measure: Callable[[np.ndarray, np.ndarray, np.ndarray], float],
+                    upper: float) -> Callable[[ScoreInput], Measurement]:
+    """``measure(profile, z_nm, positions_nm)`` of the central axial profile of the prediction
+    after its affine fit to the target, clipped to [0, ``upper``] (flag ``clipped``); the
     positions and window come from ``sample.meta["axial_profile"]``, the z step from the sample."""
 
-    def metric(inputs: ScoreInput) -> float:
+    def metric(inputs: ScoreInput) -> Measurement:
         sample = inputs.sample
         spec = None if sample is None else sample.meta.get("axial_profile")
         if spec is None or sample.target_z_step_nm is None:
             raise ValueError("this metric needs a 3D sample with meta['axial_profile'] (true axial positions)")
-        profile, z_nm = central_axial_profile(inputs.prediction, inputs.pixel_size_nm, sample.target_z_step_nm,
-                                              spec["half_width_nm"])
-        return measure(profile, z_nm, np.asarray(spec["positions_nm"]))
+        prediction = np.asarray(inputs.prediction, dtype=np.float64)
+        target = np.asarray(inputs.target, dtype=np.float64)
+        if prediction.shape != target.shape:
+            raise ValueError(f"prediction shape {prediction.shape} differs from target shape {target.shape}")
+        profile, z_nm = central_axial_profile(fit_affine(prediction, target), inputs.pixel_size_nm,
+                                              sample.target_z_step_nm, spec["half_width_nm"])
+        value = measure(profile, z_nm, np.asarray(spec["positions_nm"]))
+        clipped = min(max(value, 0.0), upper)
+        return Measurement(clipped, ("clipped",) if clipped != value else ())
 
     return metric
 
 
 AXIAL_METRICS: tuple[Metric, ...] = (
-    Metric("two_point_dip", "higher", _profile_metric(two_point_dip), unit="%", on_target=True,
-           description="dip between two axially separated points, % of the mean peak (SCIENCE.md §4)"),
-    Metric("grating_contrast", "higher", _profile_metric(grating_contrast), on_target=True,
-           description="axial grating contrast (I_max − I_min)/(I_max + I_min) on the optical axis (SCIENCE.md §4)"),
+    Metric("two_point_dip", "target", _profile_metric(two_point_dip, 100.0), unit="%", on_target=True,
+           description="dip between two axially separated points, % of the mean peak, after the affine fit to "
+                       "the target, clipped to 0-100 %; closeness to the target's dip"),
+    Metric("grating_contrast", "target", _profile_metric(grating_contrast, 1.0), on_target=True,
+           description="axial grating contrast (I_max - I_min)/(I_max + I_min) on the optical axis after the "
+                       "affine fit to the target, clipped to 0-1; closeness to the target's contrast"),
 )

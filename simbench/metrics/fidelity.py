@@ -1,4 +1,4 @@
-"""Fidelity metrics (PSNR, SSIM, MSE) under the conventions of SCIENCE.md §2.
+"""Fidelity metrics (PSNR, SSIM, MSE) under two conventions.
 
 ``"normalised"`` (default, CSBDeep/CARE practice): the target is mapped by its
 percentiles (``percentile_low`` → 0, ``percentile_high`` → 1, not clipped) and
@@ -37,7 +37,7 @@ def _validate(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, n
     return pred, targ
 
 
-def _fit_affine(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
+def fit_affine(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Least-squares ``scale·prediction + offset`` closest to ``target``.
 
     A constant prediction gets scale 0 (its best fit is the target mean).
@@ -63,7 +63,7 @@ def _prepare_normalised(pred: np.ndarray, targ: np.ndarray, config: MetricConfig
     target_n = normalise(targ)
     # Mapping the prediction with the target's (affine) normalisation first leaves
     # the fit unchanged but makes identical inputs come out bit-identical.
-    prediction_n = _fit_affine(normalise(pred), target_n)
+    prediction_n = fit_affine(normalise(pred), target_n)
     return prediction_n, target_n, float(target_n.max() - target_n.min())
 
 

@@ -1,13 +1,13 @@
 """Resolution metrics: Fourier ring correlation (FRC) and decorrelation analysis.
 
-FRC (SCIENCE.md §6) compares two images of the same object ring by ring in
-Fourier space, ``FRC(k) = Re Σ A·B* / sqrt(Σ|A|² Σ|B|²)`` over the ring of
-radius k.  Between two *independent* reconstructions (two noise realisations)
-the resolution is read at the fixed 1/7 threshold; against a known ground
-truth, at 0.5 (SCIENCE.md §6).
+FRC (Banterle et al., J. Struct. Biol. 183, 363 (2013); Koho et al., Nat. Commun. 10, 3103
+(2019)) compares two images of the same object ring by ring in Fourier space,
+``FRC(k) = Re Σ A·B* / sqrt(Σ|A|² Σ|B|²)`` over the ring of radius k.  Between two
+*independent* reconstructions (two noise realisations) the resolution is read at the fixed
+1/7 threshold; against a known ground truth, at 0.5.
 
 Decorrelation analysis (Descloux, Grußmayer & Radenovic, Nat. Methods 16, 918
-(2019); SCIENCE.md §6) estimates the resolution of a *single* image: the
+(2019)) estimates the resolution of a *single* image: the
 image's spectrum is correlated with its own phase-only (normalised) spectrum
 restricted to a disc of radius r; the curve d(r) peaks where signal gives way
 to noise.  Repeating this after Gaussian high-pass filters of increasing
@@ -15,6 +15,13 @@ strength moves the peak outwards; the largest peak radius is the cut-off.
 
 Frequencies are in cycles/µm (``_per_um``) unless called *normalised*: a
 fraction of the Nyquist frequency 1/(2·pixel), as in the decorrelation paper.
+
+Honesty rules of the FRC metrics (see docs/metrics.md): a ring where either image has less
+than :data:`FRC_POWER_FLOOR` of the mean power density carries no measurable signal and counts
+as FRC 0; a curve that never drops below its threshold is flagged ``no_crossing`` (no
+resolution can be read: the Nyquist number is recorded, never ranked); a resolution finer than
+the SIM transmission limit 1/(k_c + k₀) of the sample's optics and pattern is flagged
+``beyond_limit`` and clamped to that limit.
 """
 from __future__ import annotations
 
@@ -22,14 +29,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simbench.metrics.base import Metric, ScoreInput
+from simbench.metrics.base import Measurement, Metric, ScoreInput
 from simbench.physics.fourier import radial_freq_per_um
+from simbench.physics.optics import sim_limit_nm
+from simbench.types import Sample
 
-#: FRC threshold between two independent noisy reconstructions (SCIENCE.md §6; the
-#: "1/7" criterion of cryo-EM and microscopy practice).
+#: FRC threshold between two independent noisy reconstructions (the "1/7" criterion of
+#: cryo-EM and microscopy practice).
 FRC_THRESHOLD_INDEPENDENT = 1.0 / 7.0
-#: FRC threshold against a noise-free ground truth (SCIENCE.md §6).
+#: FRC threshold against a noise-free ground truth.
 FRC_THRESHOLD_GROUND_TRUTH = 0.5
+#: A ring whose mean power per frequency pixel is below this fraction of the image's mean (DC
+#: left out) holds no measurable signal and gets FRC 0: its few remaining bits correlate at
+#: random (or perfectly, for deterministic rounding).  Measured on static-suite outputs
+#: (power density relative to the mean): float32 rounding beyond Wiener's apodised support
+#: sits at 1e-12 – 1e-9; the weakest real content, bicubic-interpolated noise in a widefield
+#: image, at 1e-4 – 1e-3, and natural-image targets at ≥ 1e-2.  1e-6 lies between.
+FRC_POWER_FLOOR = 1e-6
 #: Width of the FRC edge taper at each end, as a fraction of each axis (a Tukey
 #: window with α = 0.5): removes the edge discontinuity of the periodic FFT, which
 #: both images share and would otherwise correlate at all frequencies.  Measured on
@@ -95,6 +111,14 @@ def edge_taper(image: np.ndarray, width_px: tuple[int, int]) -> np.ndarray:
 
 # --------------------------------------------------------------------------- FRC
 
+def _above_floor(power: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Rings whose mean power per pixel is at least ``FRC_POWER_FLOOR`` of the mean over
+    rings 1 … (DC left out)."""
+    density = power / np.maximum(pixels, 1)
+    mean = power[1:].sum() / max(pixels[1:].sum(), 1)
+    return density >= FRC_POWER_FLOOR * mean
+
+
 def _frc_rings(a: np.ndarray, b: np.ndarray, pixel_size_nm: float,
                taper_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Ring frequencies (cycles/µm) and raw FRC for rings 1 … min(H, W)//2 (ring 0 = DC is left out).
@@ -116,8 +140,10 @@ def _frc_rings(a: np.ndarray, b: np.ndarray, pixel_size_nm: float,
     cross = np.bincount(ring, np.real(spec_a * np.conj(spec_b)).ravel()[keep], minlength=n_rings)
     power_a = np.bincount(ring, (np.abs(spec_a) ** 2).ravel()[keep], minlength=n_rings)
     power_b = np.bincount(ring, (np.abs(spec_b) ** 2).ravel()[keep], minlength=n_rings)
+    pixels = np.bincount(ring, minlength=n_rings)
+    measurable = _above_floor(power_a, pixels) & _above_floor(power_b, pixels)
     denominator = np.sqrt(power_a * power_b)
-    frc = np.divide(cross, denominator, out=np.zeros(n_rings), where=denominator > 0)
+    frc = np.divide(cross, denominator, out=np.zeros(n_rings), where=measurable & (denominator > 0))
     freqs = np.arange(n_rings) * ring_width_per_um
     return freqs[1:], frc[1:]
 
@@ -129,7 +155,8 @@ def frc_curve(a: np.ndarray, b: np.ndarray, pixel_size_nm: float, *,
     Each image is mean-subtracted and multiplied by a raised-cosine edge
     window (``taper_fraction`` of each axis at each end) before its FFT.
     Returns ``(frequency_per_um, frc)`` for rings 1 … Nyquist, 1 frequency
-    pixel wide; FRC = Re Σ A·B* / sqrt(Σ|A|² Σ|B|²) per ring (raw, unsmoothed).
+    pixel wide; FRC = Re Σ A·B* / sqrt(Σ|A|² Σ|B|²) per ring (unsmoothed; 0 on rings below
+    the power floor).
     Raises ValueError for shape mismatch, non-2D, non-finite or tiny images.
     """
     a = _as_image(a, "a")
@@ -178,6 +205,9 @@ class FRCResult:
     frequency_per_um: np.ndarray
     frc: np.ndarray
     frc_smoothed: np.ndarray
+    #: False when the smoothed curve never drops below the threshold (``resolution_nm`` is
+    #: then the Nyquist limit, a bound of the sampling, not a measured resolution)
+    crossed: bool = True
 
 
 def frc_analysis(a: np.ndarray, b: np.ndarray, pixel_size_nm: float,
@@ -197,7 +227,8 @@ def frc_analysis(a: np.ndarray, b: np.ndarray, pixel_size_nm: float,
         resolution = float("nan")
     else:
         resolution = 1e3 / threshold_crossing_per_um(freqs, smoothed, threshold)
-    return FRCResult(resolution, float(threshold), pixel_size_nm, freqs, frc, smoothed)
+    return FRCResult(resolution, float(threshold), pixel_size_nm, freqs, frc, smoothed,
+                     crossed=bool(np.any(smoothed < threshold)))
 
 
 def frc_resolution_nm(a: np.ndarray, b: np.ndarray, pixel_size_nm: float,
@@ -205,11 +236,11 @@ def frc_resolution_nm(a: np.ndarray, b: np.ndarray, pixel_size_nm: float,
                       taper_fraction: float = FRC_TAPER_FRACTION) -> float:
     """FRC resolution in nm: 1/k at the first crossing of the smoothed FRC below ``threshold``.
 
-    Use 1/7 between two independent reconstructions, 0.5 against ground truth
-    (SCIENCE.md §6).  The FRC (:func:`frc_curve`) is smoothed with a binomial
+    Use 1/7 between two independent reconstructions, 0.5 against ground truth.  The FRC (:func:`frc_curve`) is smoothed with a binomial
     [1, 2, 1]/4 kernel over rings and the crossing interpolated linearly
     between rings.  If the FRC never drops below the threshold, the result is
-    the Nyquist limit 2·pixel (the best a sampled image can show); if it is
+    the Nyquist limit 2·pixel (``FRCResult.crossed`` is then False: the metrics flag it
+    ``no_crossing``); if it is
     below already at the first ring, 1/(first ring) = the field of view.
     NaN only for degenerate input: either image constant (no signal to
     correlate).  Raises ValueError for shape mismatch, non-2D, non-finite or
@@ -388,14 +419,29 @@ def decorrelation_resolution_nm(image: np.ndarray, pixel_size_nm: float) -> floa
 
 # --------------------------------------------------------------------------- metrics
 
-def _frc_between_repeats(inputs: ScoreInput) -> float:
+def frc_measurement(result: FRCResult, sample: Sample | None) -> Measurement:
+    """An FRC resolution as a metric value: flagged ``no_crossing`` when the curve never
+    crossed; clamped to the SIM transmission limit of ``sample`` (when given) and flagged
+    ``beyond_limit`` when finer."""
+    if not result.crossed:
+        return Measurement(result.resolution_nm, ("no_crossing",))
+    if sample is not None:
+        limit = sim_limit_nm(sample)
+        if result.resolution_nm < limit:
+            return Measurement(limit, ("beyond_limit",))
+    return Measurement(result.resolution_nm)
+
+
+def _frc_between_repeats(inputs: ScoreInput) -> Measurement:
     if inputs.repeat is None:
         raise ValueError("metric 'frc' needs the reconstruction of an independent repeat (ScoreInput.repeat)")
-    return frc_resolution_nm(inputs.prediction, inputs.repeat, inputs.pixel_size_nm, FRC_THRESHOLD_INDEPENDENT)
+    result = frc_analysis(inputs.prediction, inputs.repeat, inputs.pixel_size_nm, FRC_THRESHOLD_INDEPENDENT)
+    return frc_measurement(result, inputs.sample)
 
 
-def _frc_against_target(inputs: ScoreInput) -> float:
-    return frc_resolution_nm(inputs.prediction, inputs.target, inputs.pixel_size_nm, FRC_THRESHOLD_GROUND_TRUTH)
+def _frc_against_target(inputs: ScoreInput) -> Measurement:
+    result = frc_analysis(inputs.prediction, inputs.target, inputs.pixel_size_nm, FRC_THRESHOLD_GROUND_TRUTH)
+    return frc_measurement(result, inputs.sample)
 
 
 def _decorrelation(inputs: ScoreInput) -> float:
@@ -404,9 +450,11 @@ def _decorrelation(inputs: ScoreInput) -> float:
 
 RESOLUTION_METRICS: tuple[Metric, ...] = (
     Metric("frc", "lower", _frc_between_repeats, unit="nm", needs_repeat=True,
-           description="FRC resolution between reconstructions of two independent noise realisations (1/7 threshold)"),
+           description="FRC resolution between reconstructions of two independent noise realisations (1/7 "
+                       "threshold): reproducibility, not correctness; flagged no_crossing / beyond_limit"),
     Metric("frc_gt", "lower", _frc_against_target, unit="nm",
-           description="FRC resolution of the reconstruction against the ground truth (0.5 threshold)"),
+           description="FRC resolution of the reconstruction against the ground truth (0.5 threshold); "
+                       "flagged no_crossing / beyond_limit (clamped at the SIM limit 1/(k_c + k0))"),
     Metric("decorr", "lower", _decorrelation, unit="nm",
            description="Single-image resolution by decorrelation analysis (Descloux et al. 2019)"),
 )

@@ -17,13 +17,22 @@ from simbench.physics.fourier import (
     radial_freq_per_um,
 )
 from simbench.physics.noise import NoiseModel
-from simbench.physics.optics import airy_fwhm_nm, otf2d, otf_profile, psf2d
+from simbench.physics.optics import (
+    airy_fwhm_nm,
+    otf2d,
+    otf_profile,
+    psf2d,
+    sample_sim_support_per_um,
+    sim_limit_nm,
+    sim_support_per_um,
+)
 from simbench.physics.patterns import default_optics, illumination, jitter_pattern, nominal_pattern
 
 __all__ = [
     "NoiseModel", "airy_fwhm_nm", "crop_rfft2", "default_optics", "edge_taper", "fft_freqs_per_um",
     "freq_grid_per_um", "illumination", "jitter_pattern", "nominal_pattern", "otf2d",
-    "otf_profile", "pad_rfft2", "psf2d", "radial_freq_per_um", "simulate_sim2d", "simulate_widefield",
+    "otf_profile", "pad_rfft2", "psf2d", "radial_freq_per_um", "sample_sim_support_per_um", "sim_limit_nm",
+    "sim_support_per_um", "simulate_sim2d", "simulate_widefield",
     "widefield_adjoint",
 ]
 # noise and object power spectra (spectra.py)

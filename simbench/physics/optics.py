@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from simbench.physics.fourier import radial_freq_per_um
-from simbench.types import Optics
+from simbench.types import Optics, Sample
 
 #: FWHM of the Airy disc |2J₁(x)/x|², x = 2π·NA·r/λ: half maximum at
 #: x = 1.61634, so FWHM = 2·1.61634/(2π)·λ/NA = 0.5145·λ/NA.
@@ -44,3 +44,28 @@ def psf2d(shape: tuple[int, int], pixel_size_nm: float, optics: Optics) -> np.nd
 def airy_fwhm_nm(optics: Optics) -> float:
     """Theoretical widefield FWHM 0.5145·λ/NA in nm (in-focus Airy disc)."""
     return AIRY_FWHM_FACTOR * optics.wavelength_nm / optics.na
+
+
+def sim_support_per_um(optics: Optics, pattern_frequency_per_um: float) -> float:
+    """Outer radius k_c + k₀ (cycles/µm) of the Fourier support of 2-beam SIM.
+
+    Each illumination shifts the detection passband |k| ≤ k_c (``optics.cutoff_per_um``) by
+    the stripe frequency k₀, so no acquisition with this optics and pattern carries an object
+    frequency beyond k_c + k₀ (Gustafsson, J. Microsc. 198, 82 (2000)).  With several angles the
+    support is a union of shifted discs inside this radius: the radius is the bound, not the shape.
+    """
+    if not pattern_frequency_per_um >= 0:
+        raise ValueError(f"pattern frequency must be >= 0 cycles/µm; got {pattern_frequency_per_um}")
+    return optics.cutoff_per_um + float(pattern_frequency_per_um)
+
+
+def sample_sim_support_per_um(sample: Sample) -> float:
+    """:func:`sim_support_per_um` of a sample's optics and *true* pattern frequency
+    (``sample.truth["pattern"]``, else the nominal one of its raw stack)."""
+    pattern = sample.truth.get("pattern") or {"frequency_per_um": sample.raw.pattern.frequency_per_um}
+    return sim_support_per_um(sample.raw.optics, float(pattern["frequency_per_um"]))
+
+
+def sim_limit_nm(sample: Sample) -> float:
+    """The finest period (nm) a SIM acquisition of ``sample`` transmits: 1/(k_c + k₀)."""
+    return 1e3 / sample_sim_support_per_um(sample)

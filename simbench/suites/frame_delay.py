@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from simbench.suites.base import Suite, SuiteOption
-from simbench.suites.sim2d import N_FRAMES, cycle_order, sim_sample
+from simbench.suites.sim2d import N_FRAMES, Sim2DScoring, cycle_order, sim_sample
 from simbench.suites.static import StaticSuite
 from simbench.types import MODALITY_SIM2D, Sample
 
@@ -57,14 +57,13 @@ def _pattern_start(text: str) -> int:
     return start
 
 
-class FrameDelaySuite(Suite):
+class FrameDelaySuite(Sim2DScoring, Suite):
     name = "frame-delay"
     version = "1"
     modality = MODALITY_SIM2D
     description = ("Moving beads and natural scenes at inter-frame delays 0–25 ms (constant velocity, option "
                    "velocity_um_s); every metric vs delay.")
     sizes: ClassVar[dict[str, int]] = {"quick": 2 * len(DELAYS_MS), "full": 10 * len(DELAYS_MS)}
-    metrics = StaticSuite.metrics
     options = (SuiteOption("velocity_um_s", "speed of the sample, µm/s", 2.0, float),
                SuiteOption("pattern_start", "pattern of the window's first frame: -1 (default) draws one per "
                            "scene; 0 gives every scene the fixed cycle that fixed-order methods (mlsim, rbpn) "

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from simbench.suites.base import Suite, SuiteOption
-from simbench.suites.sim2d import N_FRAMES, cycle_order, sim_sample
+from simbench.suites.sim2d import N_FRAMES, Sim2DScoring, cycle_order, sim_sample
 from simbench.suites.static import StaticSuite
 from simbench.types import MODALITY_SIM2D, Sample
 
@@ -44,14 +44,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
-class _MovingSuite(Suite):
+class _MovingSuite(Sim2DScoring, Suite):
     """A moving regime; subclasses set ``regime`` and ``sizes``."""
 
     regime: ClassVar[str]
     version = "1"
     modality = MODALITY_SIM2D
     requires_any_pattern_order = True
-    metrics = StaticSuite.metrics
     target_shape: ClassVar[tuple[int, int]] = StaticSuite.target_shape
     downsample: ClassVar[int] = StaticSuite.downsample
     options = (

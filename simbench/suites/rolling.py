@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from simbench.suites.base import Suite
-from simbench.suites.sim2d import N_FRAMES, sim_sample
+from simbench.suites.sim2d import N_FRAMES, Sim2DScoring, sim_sample
 from simbench.suites.static import StaticSuite
 from simbench.types import MODALITY_SIM2D, Sample
 
@@ -57,14 +57,13 @@ def _sequence_flow(seed: int, sequence: int, version: str) -> list:
     return measure_pairs(_sequence(seed, sequence, version).target)
 
 
-class RollingSuite(Suite):
+class RollingSuite(Sim2DScoring, Suite):
     name = "rolling"
     version = "1"
     modality = MODALITY_SIM2D
     description = ("Rolling SIM: one pattern per frame in a fixed cycle, a reconstruction at every frame from "
                    "the 9 frames ending there (medium motion); methods must accept any pattern order.")
     sizes: ClassVar[dict[str, int]] = {"quick": 4, "full": 4 * WINDOWS}
-    metrics = StaticSuite.metrics
     requires_any_pattern_order = True
 
     def make_sample(self, index: int, size: str, seed: int) -> Sample:

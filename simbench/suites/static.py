@@ -1,4 +1,4 @@
-"""Suite ``static``: still scenes, 2D SIM, no motion (SCIENCE.md §1–2).
+"""Suite ``static``: still scenes, 2D SIM, no motion.
 
 Ground truth is a native-resolution scene on the target grid (2x finer than
 the raw frames): seeded crops/flips/rotations of scikit-image's greyscale
@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from simbench.suites.base import Suite
-from simbench.suites.sim2d import N_FRAMES, sim_sample
+from simbench.suites.sim2d import N_FRAMES, Sim2DScoring, sim_sample
 from simbench.types import MODALITY_SIM2D, Sample
 
 #: keys that separate this suite's random streams from every other suite's
@@ -22,7 +22,7 @@ _SUITE_KEY = 1
 _POOL_KEY = {"test": 0, "train": 1}
 
 
-class StaticSuite(Suite):
+class StaticSuite(Sim2DScoring, Suite):
     name = "static"
     #: 2: every sample carries a second, independent noise realisation (raw_repeat)
     version = "2"
@@ -31,13 +31,6 @@ class StaticSuite(Suite):
                    "patterns and 4–12 % Gaussian noise, two noise realisations; raw 256² → target 512² "
                    "(VSR-SIM 'static').")
     sizes: ClassVar[dict[str, int]] = {"quick": 6, "full": 200}
-    #: FRC between the two noise realisations (1/7) and against the ground truth (0.5), in nm.
-    #: Decorrelation analysis is not scored here: it assumes noise that is white up to Nyquist,
-    #: which interpolated (e.g. bicubic ×2) outputs violate (it reported 79 nm for a 219 nm limit).
-    #: consistency: the raw frames re-simulated from the reconstruction vs the measured ones.
-    metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "mse", "frc_gt")
-    extra_metrics: ClassVar[tuple[str, ...]] = ("frc", "consistency")
-    primary_metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "frc_gt")
     #: target (ground-truth) shape in pixels; raw frames are half of it
     target_shape: ClassVar[tuple[int, int]] = (512, 512)
     downsample: ClassVar[int] = 2
