@@ -119,9 +119,18 @@ def loss_matrix(records: Sequence[RunRecord], metric: str, direction: str, sampl
     return np.where(finite, losses, worst[None, :])
 
 
+#: means closer than this, relative to the larger, tie (float rounding, e.g. of an offset under an affine fit)
+TIE = 1e-6
+
+
+def _less(a: float, b: float) -> bool:
+    """``a`` below ``b`` by more than :data:`TIE` of the larger magnitude."""
+    return a < b - TIE * max(abs(a), abs(b))
+
+
 def _ranks(values: Sequence[float]) -> list[float]:
-    """Competition ranks of ``values`` (1 for the lowest; equal values share the lower rank)."""
-    return [1.0 + sum(other < v for other in values) for v in values]
+    """Competition ranks of ``values`` (1 for the lowest; values within :data:`TIE` share the lower rank)."""
+    return [1.0 + sum(_less(other, v) for other in values) for v in values]
 
 
 def rank(records: Sequence[RunRecord], primary: Sequence[str], directions: Mapping[str, str]) -> Ranking:
@@ -140,8 +149,8 @@ def rank(records: Sequence[RunRecord], primary: Sequence[str], directions: Mappi
         metric_rank[metric] = dict(zip(methods, _ranks(means.tolist())))
     keys = {m: (sum(metric_rank[k][m] for k in metrics) / max(len(metrics), 1),
                 mean_loss[metrics[0]][m] if metrics else 0.0) for m in methods}
-    order = sorted(methods, key=lambda m: keys[m])
-    ranks = {m: 1 + sum(keys[o] < keys[m] for o in order) for m in order}
+    ranks = {m: 1 + sum(keys[o][0] < keys[m][0] or (keys[o][0] == keys[m][0] and _less(keys[o][1], keys[m][1]))
+                        for o in methods) for m in methods}
     return Ranking(metrics, used, len(samples), mean_loss, metric_rank, ranks)
 
 
