@@ -316,7 +316,8 @@ def render(results_dir: Path, suite: str | None, fmt: str, current_hashes: dict[
         where = f" for suite {suite!r}" if suite else ""
         return f"no results{where} under {results_dir}\n"
     if fmt == "csv":
-        return frame.drop(columns=["directions", "primary", "rule"]).to_csv(index=False)
+        ordered = frame.sort_values(["suite", "run", "reference", "rank", "method"], kind="stable")
+        return ordered.drop(columns=["directions", "primary", "rule"]).to_csv(index=False)
     frame["group"] = [name.split("/", 1)[0] for name in frame["suite"]]
     sweeps = sweep_frame(records)
     parts = []
