@@ -284,6 +284,21 @@ def test_low_signal_fwhm_is_within_5_percent_or_flagged(registry, photons: float
     assert flagged == (3 * len(seeds) if photons == 300.0 else 0)
 
 
+def test_dense_cloud_is_flagged_not_read_as_resolution() -> None:
+    """Blobs packed into a ball (a sphere-cloud sample in miniature): the fit reads the cloud, 3 – 6×
+    the blob width, and says so (the flag names why) instead of reporting a resolution."""
+    shape, sigma = (48, 64, 64), 1.5
+    rng = np.random.default_rng(0)
+    for n in (300, 3000):
+        directions = rng.normal(size=(n, 3))
+        radii = 12.0 * rng.uniform(0.0, 1.0, (n, 1)) ** (1 / 3)
+        centres = np.array(shape) / 2 + directions / np.linalg.norm(directions, axis=1)[:, None] * radii
+        result = acf_fwhm(render(shape, (sigma,) * 3, centres), (100.0, 100.0, 100.0))
+        for axis in "zyx":
+            assert result[axis] > 2.0 * FWHM_PER_SIGMA * sigma * 100.0
+            assert result["fits"][axis]["problems"], (n, axis)
+
+
 # ------------------------------------------------------------------ axial test objects
 
 def _gaussian_profile(z: np.ndarray, centres: list[float], fwhm: float) -> np.ndarray:

@@ -64,3 +64,22 @@ def test_oob_contract(sample) -> None:
         OOB(ScoreInput(sample.target, sample.target, sample.target_pixel_size_nm))
     with pytest.raises(ValueError, match="2D"):
         out_of_band_share(np.zeros((2, 8, 8)), 30.0, 8.0)
+
+
+def test_reproducible_out_of_band_power(sample) -> None:
+    """Between two reconstructions of independent noise: white noise beyond the support does not
+    reproduce (cross power near zero there), a fixed texture does."""
+    metric = {m.name: m for m in ARTEFACT_METRICS}["oob_repeat"]
+    assert metric.needs_repeat and metric.direction == "lower"
+    honest = _within_support(sample)
+    rng = np.random.default_rng(2)
+    noise = [0.05 * honest.std() * rng.standard_normal(honest.shape) for _ in range(2)]
+    texture = 0.01 * honest.std() * rng.standard_normal(honest.shape)
+
+    def measure(a: np.ndarray, b: np.ndarray) -> float:
+        return metric(ScoreInput(a, sample.target, sample.target_pixel_size_nm, repeat=b, sample=sample))
+
+    independent = measure(honest + noise[0], honest + noise[1])
+    fixed = measure(honest + noise[0] + texture, honest + noise[1] + texture)
+    assert _oob(sample, honest + noise[0]) > independent + 10.0  # the noise is there, but not reproducible
+    assert fixed > independent + 10.0

@@ -213,3 +213,36 @@ def test_fidelity_metric_names_and_directions() -> None:
     prediction = noisy(target, 0.05)
     inputs = ScoreInput(prediction, target, pixel_size_nm=31.3, config=NORMALISED)
     assert by_name["mse"](inputs) == mse(prediction, target, NORMALISED)
+
+
+# --------------------------------------------------------------------------- sparse targets
+
+def _points_volume(shape: tuple[int, int, int], centres: list[tuple[float, float, float]],
+                   sigma: tuple[float, float, float]) -> np.ndarray:
+    grids = np.ogrid[tuple(slice(0, n) for n in shape)]
+    return sum(np.exp(-0.5 * sum(((g - c) / s) ** 2 for g, c, s in zip(grids, centre, sigma)))
+               for centre in centres)
+
+
+def test_sparse_target_is_scored_on_its_support() -> None:
+    """Three points in an otherwise empty volume: averaged over every voxel, a sharp and a blurred
+    prediction both score SSIM > 0.99 and PSNR > 45 dB (the empty background decides); on the
+    support (the points and their surroundings) they separate, in the right order, and a
+    prediction that invents a point far from the objects is caught by its own bright voxels."""
+    shape, centres = (48, 128, 128), [(20, 40, 40), (20, 80, 84), (28, 64, 50)]
+    target = _points_volume(shape, centres, (1.2, 0.8, 0.8))
+    sharp = _points_volume(shape, centres, (1.5, 1.0, 1.0))
+    blurred = _points_volume(shape, centres, (4.0, 3.0, 3.0))
+    ghost = sharp + _points_volume(shape, [(12, 110, 110)], (1.5, 1.0, 1.0))
+    whole = MetricConfig(sparse_max_fraction=0.0)  # the support rule off
+    assert min(ssim(sharp, target, whole), ssim(blurred, target, whole)) > 0.99
+    assert min(psnr(sharp, target, whole), psnr(blurred, target, whole)) > 45.0
+    scores = {name: (ssim(p, target, NORMALISED), psnr(p, target, NORMALISED))
+              for name, p in (("sharp", sharp), ("blurred", blurred), ("ghost", ghost))}
+    assert scores["sharp"][0] > scores["blurred"][0] + 0.05 and scores["sharp"][0] < 0.99
+    assert scores["sharp"][1] > scores["blurred"][1] + 5.0
+    assert scores["ghost"][0] < scores["sharp"][0] - 0.02 and scores["ghost"][1] < scores["sharp"][1] - 3.0
+    assert ssim(target, target, NORMALISED) == pytest.approx(1.0)
+    # a dense target (the 2D suites) is averaged over every pixel, as before
+    image = smooth_image()
+    assert ssim(noisy(image, 0.05), image, NORMALISED) == ssim(noisy(image, 0.05), image, whole)

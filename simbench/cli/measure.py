@@ -180,14 +180,14 @@ def _measure_frc(args: argparse.Namespace) -> tuple[dict, str]:
     payload = {
         "measure": "frc", "image_a": str(args.image_a), "image_b": str(args.image_b),
         "resolution_nm": _number(res.resolution_nm), "threshold": res.threshold, "pixel_size_nm": pixel,
-        "nyquist_limited": bool(math.isclose(res.resolution_nm, 2 * pixel)),
+        "nyquist_limited": not res.crossed, "crossed": res.crossed,
         "curve": {"frequency_per_um": res.frequency_per_um.tolist(), "frc": res.frc.tolist(),
                   "frc_smoothed": res.frc_smoothed.tolist()},
     }
     if not math.isfinite(res.resolution_nm):
         sentence = "FRC resolution: undetermined (an image is constant)"
     else:
-        note = " — never below the threshold: the Nyquist limit" if payload["nyquist_limited"] else ""
+        note = " — no crossing: never below the threshold, so only bounded by the Nyquist limit" if not res.crossed else ""
         sentence = (f"FRC resolution: {res.resolution_nm:.1f} nm (threshold {res.threshold:.4g}, "
                     f"pixel {pixel:g} nm){note}")
     return payload, sentence
@@ -236,6 +236,14 @@ def _measure_fwhm(args: argparse.Namespace) -> tuple[dict, str]:
     axes = [a for a in ("x", "y", "z") if a in res]
     payload = {"measure": "fwhm", "image": str(args.image), "pixel_size_nm": pixel, "z_step_nm": args.z_step,
                **{f"fwhm_{a}_nm": _number(res[a]) for a in axes}, "fits": res["fits"]}
-    sentence = "ACF-FWHM: " + ", ".join(f"{a} {res[a]:.1f} nm" if math.isfinite(res[a]) else f"{a} undetermined"
-                                        for a in axes)
+    sentence = "ACF-FWHM: " + ", ".join(_fwhm_phrase(a, res[a], res["fits"][a]) for a in axes)
     return payload, sentence
+
+
+def _fwhm_phrase(axis: str, fwhm_nm: float, fit: dict) -> str:
+    """``x 123.4 ± 2.1 nm`` and, when the fit cannot be trusted, why."""
+    if not math.isfinite(fwhm_nm):
+        return f"{axis} undetermined"
+    spread = f" ± {fit['uncertainty_nm']:.1f}" if math.isfinite(fit["uncertainty_nm"]) else ""
+    problems = f" (unreliable: {', '.join(fit['problems'])})" if fit["problems"] else ""
+    return f"{axis} {fwhm_nm:.1f}{spread} nm{problems}"

@@ -48,8 +48,9 @@ class Measurement:
 
 
 MetricValue = Union[float, Measurement]
-#: "normalised": percentile-normalised target, prediction fitted by least squares
-#: (SCIENCE.md §2, CSBDeep).  "paper": the VSR-SIM 8-bit, 4-px-crop evaluation.
+#: "normalised": percentile-normalised target, prediction fitted by least squares (the CARE
+#: practice, Weigert et al., Nat. Methods 15, 1090 (2018)).  "paper": the VSR-SIM 8-bit,
+#: 4-px-crop evaluation.
 CONVENTIONS = ("normalised", "paper")
 
 
@@ -61,6 +62,14 @@ class MetricConfig:
     percentile_low: float = 0.1
     percentile_high: float = 99.9
     paper_crop_px: int = 4
+    #: sparse targets (point-like objects in an empty volume): when the target's
+    #: ``percentile_high`` percentile is below this fraction of its range, MSE, PSNR and SSIM are
+    #: averaged over the *support* only, not over the empty background that every method gets right
+    sparse_max_fraction: float = 0.01
+    #: the support: voxels where the normalised target or the fitted prediction exceed this
+    #: fraction of the target's range, widened by ``support_margin_px`` along every axis
+    support_level: float = 0.01
+    support_margin_px: int = 5
 
     def __post_init__(self) -> None:
         if self.convention not in CONVENTIONS:

@@ -28,9 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft as sfft
 
 from simbench.metrics.base import Measurement, Metric, ScoreInput
-from simbench.physics.fourier import radial_freq_per_um
+from simbench.physics.fourier import half_plane_weights, radial_freq_per_um
 from simbench.physics.optics import sim_limit_nm
 from simbench.types import Sample
 
@@ -129,18 +130,23 @@ def _frc_rings(a: np.ndarray, b: np.ndarray, pixel_size_nm: float,
     """
     shape = a.shape
     widths = tuple(round(taper_fraction * n) for n in shape)
-    spec_a = np.fft.fft2(edge_taper(a, widths))
-    spec_b = np.fft.fft2(edge_taper(b, widths))
+    # half-plane spectra of the real images, each column weighted by the full-plane pixels it stands for
+    spec_a = sfft.rfft2(edge_taper(a, widths), workers=-1)
+    spec_b = sfft.rfft2(edge_taper(b, widths), workers=-1)
     n_short = min(shape)
     ring_width_per_um = 1e3 / (n_short * pixel_size_nm)
-    ring = np.rint(radial_freq_per_um(shape, pixel_size_nm) / ring_width_per_um).astype(np.int64).ravel()
+    ring = np.rint(radial_freq_per_um(shape, pixel_size_nm, rfft=True) / ring_width_per_um).astype(np.int64).ravel()
     n_rings = n_short // 2 + 1
     keep = ring < n_rings
-    ring = ring[keep]
-    cross = np.bincount(ring, np.real(spec_a * np.conj(spec_b)).ravel()[keep], minlength=n_rings)
-    power_a = np.bincount(ring, (np.abs(spec_a) ** 2).ravel()[keep], minlength=n_rings)
-    power_b = np.bincount(ring, (np.abs(spec_b) ** 2).ravel()[keep], minlength=n_rings)
-    pixels = np.bincount(ring, minlength=n_rings)
+    ring, weights = ring[keep], half_plane_weights(shape).ravel()[keep]
+
+    def ring_sums(values: np.ndarray) -> np.ndarray:
+        return np.bincount(ring, values.ravel()[keep] * weights, minlength=n_rings)
+
+    cross = ring_sums(spec_a.real * spec_b.real + spec_a.imag * spec_b.imag)
+    power_a = ring_sums(spec_a.real**2 + spec_a.imag**2)
+    power_b = ring_sums(spec_b.real**2 + spec_b.imag**2)
+    pixels = np.bincount(ring, weights, minlength=n_rings)
     measurable = _above_floor(power_a, pixels) & _above_floor(power_b, pixels)
     denominator = np.sqrt(power_a * power_b)
     frc = np.divide(cross, denominator, out=np.zeros(n_rings), where=measurable & (denominator > 0))

@@ -42,6 +42,17 @@ def radial_freq_per_um(shape: tuple[int, int], pixel_size_nm: float,
     return np.hypot(ky, kx)
 
 
+def half_plane_weights(shape: tuple[int, int]) -> np.ndarray:
+    """Weights (H, W//2+1) that turn a sum over the ``rfft2`` half plane of a real (H, W) image's
+    spectrum into the sum over the full plane: 2 for columns that stand for a conjugate pair,
+    1 for column 0 and (W even) the Nyquist column."""
+    weights = np.full((shape[0], shape[1] // 2 + 1), 2.0)
+    weights[:, 0] = 1.0
+    if shape[1] % 2 == 0:
+        weights[:, -1] = 1.0
+    return weights
+
+
 def crop_rfft2(spectrum: np.ndarray, shape: tuple[int, int], weight: np.ndarray) -> np.ndarray:
     """Fourier-crop a batched ``rfft2`` spectrum to a smaller grid, times ``weight``.
 
