@@ -119,3 +119,14 @@ def test_rfft_layout_is_left_half_of_full_layout(shape):
     half = otf2d(shape, optics.pixel_size_nm, optics, rfft=True)
     np.testing.assert_array_equal(half, full[:, : shape[1] // 2 + 1])
     assert np.fft.rfft2(np.zeros(shape)).shape == half.shape
+
+
+def test_sim_support_is_cutoff_plus_pattern_frequency():
+    """2-beam SIM transmits object frequencies up to k_c + k0."""
+    from simbench.physics import sim_support_per_um
+
+    optics = default_optics()
+    assert sim_support_per_um(optics, 3.9) == pytest.approx(2 * optics.na / (optics.wavelength_nm * 1e-3) + 3.9)
+    assert sim_support_per_um(optics, 0.0) == pytest.approx(optics.cutoff_per_um)  # no pattern: widefield
+    with pytest.raises(ValueError, match="frequency"):
+        sim_support_per_um(optics, -1.0)

@@ -143,9 +143,11 @@ def test_reference_scores_and_leaderboard_row(tmp_path):
 def test_reference_scores_skip_comparative_metrics(twopoint):
     registry = PluginManager(autoload=False).load()
     metrics = [registry.metric(m) for m in AxialTwoPoint.metrics]
-    scores = reference_scores(twopoint, metrics, MetricConfig())
+    fields = reference_scores(twopoint, metrics, MetricConfig())
+    scores = fields["reference"]
     assert set(scores) == {"fwhm_x", "fwhm_y", "two_point_dip"}
-    assert scores["fwhm_x"] == pytest.approx(125.0, rel=0.1)  # the confocal target, SCIENCE.md §4
+    assert scores["fwhm_x"] == pytest.approx(125.0, rel=0.1)  # the confocal target (theory: 125 nm)
+    assert set(fields.get("reference_uncertainty", {})) <= {"fwhm_x", "fwhm_y"}  # the ACF's jackknife
 
 
 def test_bad_input_errors(twopoint):
@@ -159,8 +161,10 @@ def test_bad_input_errors(twopoint):
     one_plane = twopoint.target[:1]
     with pytest.raises(ValueError, match="samples along z"):
         acf_fwhm(one_plane, (116.67, 54.17, 54.17))
-    with pytest.raises(ValueError, match="planes"):
+    with pytest.raises(ValueError, match="shape"):  # fitted to the target first: it must match its grid
         _score("two_point_dip", one_plane, twopoint)
+    with pytest.raises(ValueError, match="planes"):
+        central_axial_profile(one_plane, twopoint.target_pixel_size_nm, twopoint.target_z_step_nm, 55.0)
     with pytest.raises(ValueError, match="voxel_nm"):
         acf_fwhm(twopoint.target, (54.17, 54.17))  # mismatched voxel sizes: two for a volume
     with pytest.raises(ValueError, match="axial_profile"):
