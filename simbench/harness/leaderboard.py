@@ -208,7 +208,7 @@ def _display(group: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.Da
     for name in metrics if metrics is not None else directions:
         table[f"{name} {ARROWS[directions[name]]}"] = [_cell(row, name) for _, row in group.iterrows()]
     if metrics is None:
-        table["ms/sample"] = [f"{1e3 * t:.1f}" for t in group["runtime_s_mean"]]
+        table["ms/sample"] = ["—" if math.isnan(t) else f"{1e3 * t:.1f}" for t in group["runtime_s_mean"]]
         table["flags"] = group["flags"].tolist()
     return table
 
