@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from simbench.harness.gate import MetricChange, Tolerance, load_tolerances
+from simbench.harness.gate import MetricChange, Tolerance, compare, load_tolerances
+from simbench.harness.results import RunRecord
 
 from conftest import ROOT, make_distribution, run_cli
 
@@ -116,3 +117,28 @@ def test_tolerance_is_direction_aware_with_a_floor():
     assert MetricChange("mse", "lower", "", 0.01, 0.02, 1e-4).regressed
     assert not MetricChange("mse", "lower", "", 0.02, 0.01, 1e-4).regressed
     assert not MetricChange("frc", "lower", "nm", 100.0, 100.5, 1.0).regressed
+
+
+def _record(method: str, rows: dict) -> RunRecord:
+    return RunRecord(ROOT / "unused.json", "quick", {
+        "suite": "toy", "size": "quick", "method": method, "n_samples": len(rows),
+        "metrics": {"fwhm_x": {"direction": "target", "unit": "nm"}, "frc_gt": {"direction": "lower", "unit": "nm"}},
+        "samples": {sid: {"status": "ok", "runtime_s": None, "reference": {"fwhm_x": 100.0}, **row}
+                    for sid, row in rows.items()}})
+
+
+def test_target_metrics_compare_closeness_and_newly_invalid_values_regress():
+    tolerances = load_tolerances(TOLERANCES)
+    before = _record("m", {"s0": {"scores": {"fwhm_x": 110.0, "frc_gt": 150.0}},
+                           "s1": {"scores": {"fwhm_x": 90.0, "frc_gt": 62.67}, "flags": {"frc_gt": ["no_crossing"]}}})
+    narrower = _record("m", {"s0": {"scores": {"fwhm_x": 80.0, "frc_gt": 150.0}},
+                             "s1": {"scores": {"fwhm_x": 80.0, "frc_gt": 140.0}}})
+    verdict = compare(before, narrower, tolerances)
+    fwhm, frc = verdict.changes
+    assert (fwhm.baseline, fwhm.current) == pytest.approx((0.1, 0.2)) and fwhm.regressed  # farther from 100 nm
+    assert "|relative error to the target|" in fwhm.describe()
+    assert (frc.baseline, frc.current) == (150.0, 150.0) and not frc.regressed  # s1 was invalid: not compared
+    flagged = _record("m", {"s0": {"scores": {"fwhm_x": 110.0, "frc_gt": 62.67}, "flags": {"frc_gt": ["no_crossing"]}},
+                            "s1": {"scores": {"fwhm_x": 90.0, "frc_gt": 140.0}}})
+    frc = compare(before, flagged, tolerances).changes[1]
+    assert frc.newly_invalid == 1 and frc.regressed and "now invalid" in frc.describe()

@@ -212,7 +212,7 @@ def test_cli_reports_failed_samples_with_exit_1_and_keeps_good_results(plugin_di
     good = load_file(tmp_path / "static" / "widefield.json")["runs"]["quick"]
     assert good["complete"] and all(r["status"] == "ok" for r in good["samples"].values())
     board = run_cli("leaderboard", "--suite", "static", "--results", str(tmp_path), "--format", "md")
-    assert board.returncode == 0 and "6 failed" in board.stdout and "| widefield" in board.stdout
+    assert board.returncode == 0 and "6 failed" in board.stdout and "| 1      | widefield" in board.stdout
 
 
 def test_non_default_seed_gets_its_own_record_and_hash(registry, tmp_path):
@@ -236,7 +236,7 @@ def test_leaderboard_flags_stale_and_incomplete_results(registry, tmp_path):
     table = render(tmp_path, "static", "plain", current)
     assert "stale: suite changed" in table and "incomplete" in table and "5/6" in table
     csv = render(tmp_path, "static", "csv", current)
-    assert csv.splitlines()[0].startswith("suite,run,method,n_ok,n_total,psnr_mean,psnr_std")
+    assert csv.splitlines()[0].startswith("suite,run,method,rank,n_ok,n_total,psnr_mean,psnr_std")
 
 
 class GainSuite(StaticSuite):
@@ -287,8 +287,8 @@ def test_suite_group_runs_every_member_and_renders_column_groups(registry, tmp_p
                                                results_dir=tmp_path, progress=False))
     table = render(tmp_path, "grp", "plain", {})
     assert table.startswith("grp [quick]")
-    header = table.splitlines()[1]
-    assert "a psnr ↑" in header and "b psnr ↑" in header and "b frc_gt ↓" in header
+    header = table.split("every metric\n", 1)[1].splitlines()[0]
+    assert "a rank" in header and "a psnr ↑" in header and "b psnr ↑" in header and "b frc_gt ↓" in header
 
 
 class _AnyOrderSuite(StaticSuite):

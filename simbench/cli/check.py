@@ -13,11 +13,14 @@ For every (suite, method) with a baseline record of the given size under
 BASELINE/<suite>/<method>.json, the method is rerun on the suite (into a
 temporary results directory, or --results DIR) and the mean of every metric
 over the samples scored in both runs is compared with the baseline's,
-direction-aware (↑ higher is better, ↓ lower is better). A metric is a
-regression when it is worse by more than max(floor, relative·|baseline|), from
-the tolerance file (default: tolerances.toml beside BASELINE, e.g.
-leaderboards/tolerances.toml). Samples that were scored in the baseline and now
-fail count as a failure too.
+direction-aware (↑ higher is better, ↓ lower is better, ◎ closer to the
+target's own value is better: compared by the mean absolute relative error to
+it). Means are over the samples whose values are valid in both runs. A metric
+is a regression when it is worse by more than max(floor, relative·|baseline|),
+from the tolerance file (default: tolerances.toml beside BASELINE, e.g.
+leaderboards/tolerances.toml), or when a value that was valid in the baseline
+is now NaN or carries an invalidating flag (no crossing, unreliable). Samples
+that were scored in the baseline and now fail count as a failure too.
 
 Never a failure: no baseline (a warning), a stale baseline (scored on another
 suite version or content hash, or made by another method version: reported,

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simbench.harness.results import RunRecord
 
 HELP = """\
 Is method B really better than method A on a suite? Reads both methods' result
 files (no rerun), pairs their per-sample scores (the samples both scored) and,
-for every metric, runs the paired t test and the Wilcoxon signed-rank test
-(two-sided, scipy.stats), as the SIM papers did. A difference is called
-significant when both tests give p < ALPHA; the verdict names the better method,
-direction-aware (↑ higher is better, ↓ lower is better). No correction for
-testing several metrics is applied.
+for every metric, reports the effect, the mean paired difference B − A with its
+95 % bootstrap confidence interval and Cohen's d_z (that mean over the standard
+deviation of the differences), and runs the paired t test and the Wilcoxon
+signed-rank test (two-sided, scipy.stats), as the SIM papers did. A difference is
+called significant when both tests give p < ALPHA; the verdict names the better
+method, direction-aware (↑ higher is better, ↓ lower is better, ◎ closer to the
+target's own value is better: such metrics are compared by their absolute
+relative error to it). A sample where either value is NaN or carries a flag
+that invalidates it (no crossing, unreliable) is left out of that metric's pairs
+and counted in the n column. No correction for testing several metrics is applied.
 
 examples:
   simbench compare widefield wiener --suite static
@@ -41,9 +50,8 @@ def execute(args: argparse.Namespace) -> int:
 
     from simbench.cli.common import load_registry
     from simbench.errors import SimbenchError
-    from simbench.harness.leaderboard import format_number
+    from simbench.harness.ranking import effective_directions
     from simbench.harness.results import default_results_dir, load_record, result_path, run_key
-    from simbench.harness.stats import paired_test
 
     if not 0 < args.alpha < 1:
         raise SimbenchError(f"--alpha must be between 0 and 1; got {args.alpha}")
@@ -65,18 +73,30 @@ def execute(args: argparse.Namespace) -> int:
         if len(paired) < 2:
             raise SimbenchError(f"{suite.name} [{key}]: only {len(paired)} sample(s) scored by both methods; "
                                 "paired tests need at least 2")
-        rows = []
-        for name, spec in records[0].data["metrics"].items():
-            if name not in records[1].data["metrics"]:
-                continue
-            test = paired_test(name, spec["direction"], [a[s]["scores"][name] for s in paired],
-                               [b[s]["scores"][name] for s in paired])
-            arrow = "↑" if test.direction == "higher" else "↓"
-            rows.append([f"{name} {arrow}", format_number(test.mean_a), format_number(test.mean_b),
-                         f"{test.mean_b - test.mean_a:+.4g}", f"{test.p_t:.2g}", f"{test.p_wilcoxon:.2g}",
-                         test.verdict(args.method_a, args.method_b, args.alpha)])
+        directions = effective_directions(records, {n: m.direction for n, m in registry.metrics.items()})
+        rows = [_row(name, directions[name], *records, args) for name in records[0].data["metrics"]
+                if name in records[1].data["metrics"]]
         print(f"{suite.name} [{key}]: {args.method_a} (A) vs {args.method_b} (B), {len(paired)} paired samples, "
               f"significant when both p < {args.alpha:g}")
-        print(tabulate(rows, headers=["metric", "mean A", "mean B", "B − A", "p (paired t)", "p (Wilcoxon)",
-                                      "verdict"], disable_numparse=True))
+        print(tabulate(rows, headers=["metric", "n", "mean A", "mean B", "B − A [95 % CI]", "d_z", "p (paired t)",
+                                      "p (Wilcoxon)", "verdict"], disable_numparse=True))
     return 0
+
+
+def _row(name: str, direction: str, a: RunRecord, b: RunRecord, args: argparse.Namespace) -> list[str]:
+    """One metric's line: pairs, means, effect with its interval, d_z, p-values and verdict."""
+    from simbench.harness.leaderboard import format_number
+    from simbench.harness.ranking import paired_scores
+    from simbench.harness.stats import paired_test
+    from simbench.metrics.base import ARROWS
+
+    xs, ys, excluded = paired_scores(a, b, name, direction)
+    label = f"{name} {ARROWS[direction]}" + (" |rel. error|" if direction == "target" else "")
+    n = f"{len(xs)}" + (f" ({excluded} invalid)" if excluded else "")
+    if len(xs) < 2:
+        return [label, n, *["—"] * 6, "too few valid pairs"]
+    test = paired_test(name, "lower" if direction == "target" else direction, xs, ys)
+    low, high = test.difference_ci
+    return [label, n, format_number(test.mean_a), format_number(test.mean_b),
+            f"{test.difference:+.4g} [{low:+.4g}, {high:+.4g}]", f"{test.d_z:+.2f}", f"{test.p_t:.2g}",
+            f"{test.p_wilcoxon:.2g}", test.verdict(args.method_a, args.method_b, args.alpha)]

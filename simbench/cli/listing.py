@@ -39,12 +39,12 @@ def execute(args: argparse.Namespace) -> int:
         rows = []
         for name, suite in sorted(registry.suites.items()):
             sizes = ", ".join(f"{k}={v}" for k, v in suite.sizes.items())
-            row = [name, suite.version, sizes, suite.modality]
+            row = [name, suite.version, sizes, suite.modality, ", ".join(suite.primary_metrics)]
             if args.verbose:
                 options = "; ".join(f"{o.name} (default {o.default!r}): {o.help}" for o in suite.options)
                 row += [suite.description, options or "-"]
             rows.append(row)
-        headers = ["suite", "version", "sizes (samples)", "modality"] + (
+        headers = ["suite", "version", "sizes (samples)", "modality", "ranked by (primary metrics)"] + (
             ["description", "options (--suite-opt NAME=VALUE)"] if args.verbose else [])
         sections.append(tabulate(rows, headers=headers))
     if everything or args.metrics:

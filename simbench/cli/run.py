@@ -74,8 +74,8 @@ def execute(args: argparse.Namespace) -> int:
         for name, count in outcome.computed.items():
             print(f"{name} on {suite.name}: {count} new sample(s) computed, results in "
                   f"{results_dir / suite.name / (name + '.json')}", file=sys.stderr)
-    table = render(results_dir, args.suite, "plain", current_hashes(registry), order=list(registry.suites))
-    print(_section(table, records[0].key))
+    print(render(results_dir, args.suite, "plain", current_hashes(registry), order=list(registry.suites),
+                 registry=registry, key=records[0].key), end="")
     status = 0
     for record in records:
         errors = sorted({r["error"] for r in record.samples.values() if r["status"] == "failed"})
@@ -85,11 +85,3 @@ def execute(args: argparse.Namespace) -> int:
             status = 1
     return status
 
-
-def _section(table: str, key: str) -> str:
-    """Keep only the block of the rendered leaderboard for this run key."""
-    blocks = table.strip().split("\n\n")
-    for block in blocks:
-        if block.splitlines()[0].endswith(f"[{key}]"):
-            return block
-    return table

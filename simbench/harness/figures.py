@@ -21,8 +21,9 @@ import pandas as pd
 
 from simbench.harness.leaderboard import REFERENCE_METHOD, score_frame, sweep_frame, with_reference
 from simbench.harness.results import RunRecord, iter_records
+from simbench.metrics.base import ARROWS
 
-#: the ACF-FWHM metrics (:mod:`simbench.metrics.acf`) drawn as box plots, and their direction
+#: the ACF-FWHM metrics (:mod:`simbench.metrics.acf`) drawn as box plots, and their axis
 FWHM_METRICS = {"fwhm_x": "lateral", "fwhm_y": "lateral", "fwhm_z": "axial"}
 #: size of one panel, inches (width, height)
 PANEL_IN = (4.0, 3.4)
@@ -99,7 +100,7 @@ def draw_sweeps(sweeps: pd.DataFrame, title: str, path: Path) -> Path:
                 ax.set_xscale("log", base=2)
                 ax.set_xticks(values, [f"{v:g}" for v in values])
             ax.set_xlabel(variable)
-            arrow = "↑" if directions[metric] == "higher" else "↓"
+            arrow = ARROWS[directions[metric]]
             ax.set_title(f"{suite}: {metric} {arrow}" if several else f"{metric} {arrow}", fontsize=9)
             ax.grid(alpha=0.3)
         axes[r][0].legend(fontsize=7)
@@ -122,7 +123,8 @@ def fwhm_boxes(records: Iterable[RunRecord]) -> dict[tuple[str, str], dict[str, 
     """(suite, FWHM metric) → {method: the FWHM (nm) of its scored samples, in sample order}, the
     target (reference) last; failed samples and non-finite values are left out (a method none of
     whose samples was scored keeps an empty array).  ``records`` of one run (size) each, with the
-    reference (:func:`with_reference`) for it to be drawn."""
+    reference (:func:`with_reference`) for it to be drawn; values an invalidating flag marks are
+    left out like NaN (:func:`~simbench.harness.leaderboard.score_frame`)."""
     scores = score_frame(records)
     scores = scores[scores["metric"].isin(list(FWHM_METRICS))]
     boxes: dict[tuple[str, str], dict[str, np.ndarray]] = {}
@@ -165,5 +167,6 @@ def plot_fwhm_boxes(boxes: dict[tuple[str, str], dict[str, np.ndarray]], path: P
         ax.set_ylabel("nm")
         ax.set_title(f"{suite}: {metric} ({FWHM_METRICS[metric]})", fontsize=9)
         ax.grid(axis="y", which="both", alpha=0.3)
-    fig.suptitle("ACF-FWHM per sample (↓); grey: the confocal target, dashed: its median")
+    fig.suptitle("ACF-FWHM per sample (valid values; closer to the target's is better); grey: the confocal target, "
+                 "dashed: its median")
     return save_figure(fig, path)

@@ -4,7 +4,11 @@ A baseline is a result record under a baseline directory (``leaderboards/results
 for the suite's default seed and options.  The gate reruns it with the runner into
 another results directory and compares the mean of every metric over the samples
 scored in both, direction-aware, against a per-metric tolerance
-``max(floor, relative·|baseline mean|)`` from a TOML file.  A baseline scored on
+``max(floor, relative·|baseline mean|)`` from a TOML file.  A metric scored by closeness to
+the target (direction ``target``) is compared by its mean absolute relative error to the
+target's own value; a value that was valid in the baseline and is now NaN or carries an
+invalidating flag (no crossing, unreliable) is a regression, and means are taken over the
+samples valid in both.  A baseline scored on
 another suite version or content hash (or another method version) is *stale*:
 reported, never compared.  No baseline: a warning, never a failure.  Runtime is
 reported and never fails.
@@ -22,8 +26,9 @@ import tomllib
 from simbench.errors import SimbenchError
 from simbench.harness import manifest, runner
 from simbench.harness.leaderboard import format_number
+from simbench.harness.ranking import relative_error, valid_value
 from simbench.harness.results import RunRecord, load_record, result_path, run_key
-from simbench.metrics.base import MetricConfig
+from simbench.metrics.base import ARROWS, MetricConfig
 from simbench.plugin.manager import Registry
 from simbench.suites.base import Suite
 
@@ -70,6 +75,8 @@ class MetricChange:
     baseline: float
     current: float
     allowed: float
+    #: samples whose value was valid in the baseline and is now NaN or invalid-flagged
+    newly_invalid: int = 0
 
     @property
     def worse_by(self) -> float:
@@ -79,18 +86,20 @@ class MetricChange:
 
     @property
     def regressed(self) -> bool:
-        if math.isnan(self.current) and not math.isnan(self.baseline):
+        if self.newly_invalid or (math.isnan(self.current) and not math.isnan(self.baseline)):
             return True
         return self.worse_by > self.allowed
 
     def describe(self) -> str:
-        arrow = "↑" if self.direction == "higher" else "↓"
         delta = self.current - self.baseline
         relative = f" ({100 * delta / abs(self.baseline):+.1f} %)" if self.baseline else ""
-        unit = f" {self.unit}" if self.unit else ""
+        unit = "" if self.direction == "target" or not self.unit else f" {self.unit}"
+        what = " |relative error to the target|" if self.direction == "target" else ""
         verdict = "REGRESSION" if self.regressed else ("better" if self.worse_by < 0 else "ok")
-        return (f"{self.metric} {arrow}: {format_number(self.baseline)} → {format_number(self.current)}{unit}, "
-                f"change {delta:+.4g}{unit}{relative}, tolerance {self.allowed:.3g}{unit}: {verdict}")
+        invalid = f", {self.newly_invalid} value(s) valid in the baseline now invalid" if self.newly_invalid else ""
+        return (f"{self.metric} {ARROWS[self.direction]}{what}: {format_number(self.baseline)} → "
+                f"{format_number(self.current)}{unit}, change {delta:+.4g}{unit}{relative}, tolerance "
+                f"{self.allowed:.3g}{unit}{invalid}: {verdict}")
 
 
 @dataclass
@@ -148,6 +157,13 @@ def _mean(values: list[float]) -> float:
     return math.fsum(values) / len(values) if values else float("nan")
 
 
+def _comparable(row: dict[str, Any], name: str, direction: str) -> float:
+    """The value the gate compares: the valid value, or for a ``target`` metric its absolute
+    relative error to the target's own value in the same row; NaN when invalid."""
+    value = valid_value(row, name)
+    return abs(relative_error(value, valid_value(row, name, "reference"))) if direction == "target" else value
+
+
 def compare(baseline: RunRecord, current: RunRecord, tolerances: dict[str, Tolerance]) -> Verdict:
     """Compare means over the samples scored (status ok) in both records, metric by metric."""
     data = baseline.data
@@ -164,9 +180,12 @@ def compare(baseline: RunRecord, current: RunRecord, tolerances: dict[str, Toler
             verdict.notes.append(f"{name}: no longer scored")
             continue
         tolerance = tolerances.get(name, tolerances["default"])
-        before = _mean([old[sid]["scores"][name] for sid in paired])
-        change = MetricChange(name, spec["direction"], spec.get("unit", ""), before,
-                              _mean([new[sid]["scores"][name] for sid in paired]), tolerance.allowed(before))
+        direction = current.data["metrics"][name]["direction"]
+        pairs = [(_comparable(old[sid], name, direction), _comparable(new[sid], name, direction)) for sid in paired]
+        valid = [(x, y) for x, y in pairs if math.isfinite(x) and math.isfinite(y)]
+        before = _mean([x for x, _ in valid])
+        change = MetricChange(name, direction, spec.get("unit", ""), before, _mean([y for _, y in valid]),
+                              tolerance.allowed(before), sum(math.isfinite(x) and not math.isfinite(y) for x, y in pairs))
         verdict.changes.append(change)
     added = sorted(set(current.data["metrics"]) - set(data["metrics"]))
     if added:

@@ -5,7 +5,7 @@
   the fidelity metrics do, minus the target); of a volume, the plane holding the most
   target signal.  Reconstructions are not stored, so the methods are rerun on that one
   sample.
-* ``metrics.png``: every metric's mean with its 95 % bootstrap interval per method;
+* ``metrics.png``: every metric's mean (of its valid values) with its 95 % bootstrap interval per method;
   for a suite group (e.g. ``motion``) one bar group per member (regime).
 * ``sweeps.png``: every metric vs each swept member's variable (frame delay, photons per
   emitter, …), if any (:func:`simbench.harness.figures.draw_sweeps`).
@@ -26,6 +26,7 @@ import pandas as pd
 from simbench.harness.figures import draw_sweeps, fwhm_boxes, plot_fwhm_boxes, pyplot, save_figure
 from simbench.harness.leaderboard import render, summarise, sweep_frame, with_reference
 from simbench.harness.results import iter_records
+from simbench.metrics.base import ARROWS
 from simbench.plugin.manager import Registry
 
 #: side of the crop shown in ``crops.png``, target pixels
@@ -115,7 +116,7 @@ def plot_metrics(frame: pd.DataFrame, path: Path) -> Path:
             ax.bar(np.arange(len(suites)) + (k - (len(methods) - 1) / 2) * width, mean, width,
                    yerr=np.nan_to_num(errors), capsize=2, label=method)
         ax.set_xticks(range(len(suites)), [s.split("/", 1)[-1] for s in suites], fontsize=8, rotation=30, ha="right")
-        ax.set_title(f"{metric} {'↑' if direction == 'higher' else '↓'}")
+        ax.set_title(f"{metric} {ARROWS[direction]}")
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.suptitle("mean over samples, 95 % bootstrap interval")
@@ -129,7 +130,7 @@ def write_report(registry: Registry, request: ReportRequest,
     records = [r for r in iter_records(request.results_dir, request.suite) if r.key == request.size]
     if not records:
         raise ValueError(f"no [{request.size}] results for {request.suite!r} under {request.results_dir}")
-    frame = summarise(records, current_hashes)
+    frame = summarise(records, current_hashes, registry)
     out = request.output_dir
     figures = [("Metrics", plot_metrics(frame, out / "metrics.png"))]
     members = list(dict.fromkeys(frame["suite"]))
@@ -149,7 +150,7 @@ def write_report(registry: Registry, request: ReportRequest,
     parts = [f"# Report: {request.suite} [{request.size}]\n",
              f"From the result files in `{request.results_dir}`; regenerate with `{command}`.\n",
              "## Leaderboard\n", render(request.results_dir, request.suite, "md", current_hashes,
-                                        order=list(registry.suites))]
+                                        order=list(registry.suites), registry=registry)]
     parts += [f"## {title}\n\n![{title}]({path.name})\n" for title, path in figures]
     report = out / "report.md"
     report.write_text("\n".join(parts))

@@ -1,4 +1,4 @@
-"""Statistics over per-sample scores: bootstrap confidence intervals and paired tests.
+"""Statistics over per-sample scores: bootstrap confidence intervals, paired tests and effect sizes.
 
 Both are deterministic: the bootstrap draws its resamples from a fixed seed, so a
 leaderboard rendered twice from the same results is the same text.
@@ -43,6 +43,11 @@ class PairedTest:
     #: two-sided p-values of the paired t test and the Wilcoxon signed-rank test
     p_t: float
     p_wilcoxon: float
+    #: the effect: mean paired difference B − A with its bootstrap confidence interval, and
+    #: Cohen's d_z (that mean over the differences' standard deviation; 0 when all are equal)
+    difference: float = math.nan
+    difference_ci: tuple[float, float] = (math.nan, math.nan)
+    d_z: float = math.nan
 
     def verdict(self, a: str, b: str, alpha: float = ALPHA) -> str:
         """Which method is better, when both tests say the difference is significant at ``alpha``."""
@@ -65,9 +70,13 @@ def paired_test(metric: str, direction: str, a: Sequence[float], b: Sequence[flo
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if x.shape != y.shape or x.size < 2:
         raise ValueError(f"{metric}: paired tests need two equally long score lists of at least 2 samples")
-    if np.all(x == y):
+    diff = y - x
+    if np.all(diff == 0):
         p_t = p_w = 1.0
     else:
         p_t = _p_or_one(stats.ttest_rel(x, y).pvalue)
         p_w = _p_or_one(stats.wilcoxon(x, y).pvalue)
-    return PairedTest(metric, direction, int(x.size), float(x.mean()), float(y.mean()), p_t, p_w)
+    mean, spread = float(diff.mean()), float(diff.std(ddof=1))
+    d_z = mean / spread if spread > 0 else (0.0 if mean == 0 else math.copysign(math.inf, mean))
+    return PairedTest(metric, direction, int(x.size), float(x.mean()), float(y.mean()), p_t, p_w, mean,
+                      bootstrap_ci(diff), d_z)
