@@ -13,7 +13,7 @@ from simbench_plugins.widefield import Widefield
 from simbench import MODALITY_LSSIM3D, RawStack
 from simbench.harness.digest import sample_digest
 from simbench.harness.leaderboard import REFERENCE_METHOD, render
-from simbench.harness.manifest import expected
+from simbench.harness.manifest import blas_kernel, expected, load_manifest
 from simbench.harness.runner import RunRequest, as_image, reference_scores, run
 from simbench.metrics.acf import acf_fwhm
 from simbench.metrics.axial import AXIAL_METRICS, central_axial_profile, grating_contrast
@@ -72,8 +72,10 @@ def test_sample_shapes_voxels_truth_and_determinism(twopoint):
     assert sample.truth["pattern"] != sample.raw.pattern.to_dict()  # the true pattern is not the nominal one
     assert sample.meta["sweep"] == {"separation_nm": 900.0}
     assert sample.meta["axial_profile"]["positions_nm"] == [-450.0, 450.0]
+    assert load_manifest("axial-twopoint") is not None, "datasets/axial-twopoint.json is missing: run simbench manifest"
     committed = expected(AxialTwoPoint(), "quick", 0)
-    assert committed is not None, "datasets/axial-twopoint.json is missing: run simbench manifest"
+    if committed is None:  # light-sheet bytes are per BLAS kernel (simbench.harness.manifest)
+        pytest.skip(f"the manifest holds no digests made with this CPU's BLAS kernel ({blas_kernel()})")
     assert committed.digests[sample.id] == sample_digest(sample)
 
 

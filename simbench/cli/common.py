@@ -21,16 +21,14 @@ def warn(message: str) -> None:
     print(f"simbench: warning: {message}", file=sys.stderr)
 
 
-def current_hashes(registry: Registry) -> dict[tuple[str, str, int], str | None]:
-    """(suite, size, seed) → content hash recorded in the suite's manifest, for staleness flags."""
-    from simbench.harness.manifest import expected
+def current_hashes(registry: Registry) -> dict[tuple[str, str, int], frozenset[str] | None]:
+    """(suite, size, seed) → the content hashes that count as the suite's current version (one per
+    CPU kernel its manifest records: :func:`simbench.harness.manifest.content_hashes`), for
+    staleness flags."""
+    from simbench.harness.manifest import content_hashes
 
-    hashes: dict[tuple[str, str, int], str | None] = {}
-    for suite in registry.suites.values():
-        for size in suite.sizes:
-            entry = expected(suite, size, suite.default_seed)
-            hashes[(suite.name, size, suite.default_seed)] = entry.content_hash if entry else None
-    return hashes
+    return {(suite.name, size, suite.default_seed): content_hashes(suite, size, suite.default_seed)
+            for suite in registry.suites.values() for size in suite.sizes}
 
 
 def add_suite_option_argument(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,11 @@ rolling: TV-L1 optical flow, slow) also get each sample's measurements and a
 per-size summary. Run it after bumping a suite's version. With --check, only
 verify that regeneration matches the committed manifest's checksums (exit 1
 if not; measurements are not redone).
+
+The light-sheet suites' samples come out of large BLAS products whose last bits
+depend on the CPU's BLAS kernel (e.g. AVX-512 vs AVX2): on a machine whose kernel
+differs from the one that made the manifest, the digests are written (or checked)
+beside the committed ones, under "kernels", and the committed ones are kept.
 """
 
 
@@ -44,7 +49,7 @@ def execute(args: argparse.Namespace) -> int:
     from simbench.cli.common import load_registry, warn
     from simbench.errors import SimbenchError
     from simbench.harness.digest import content_hash
-    from simbench.harness.manifest import load_manifest, manifest_path_in_source
+    from simbench.harness.manifest import blas_kernel, load_manifest, manifest_path_in_source
     from simbench.harness.results import atomic_write_json
 
     registry = load_registry(args)
@@ -57,8 +62,16 @@ def execute(args: argparse.Namespace) -> int:
     committed = load_manifest(suite.manifest_name) or {}
     if committed.get("version") != suite.version:
         committed = {}
-    manifest = {"suite": suite.name, "version": suite.version, "seed": suite.default_seed,
+    manifest = {**committed, "suite": suite.name, "version": suite.version, "seed": suite.default_seed,
                 "sizes": dict(committed.get("sizes", {}))}
+    # a suite whose bytes depend on the CPU: digests of another kernel go beside the committed ones
+    kernel = blas_kernel() if suite.bytes_depend_on_cpu else None
+    if kernel and not committed:
+        manifest["kernel"] = kernel
+    beside = kernel is not None and bool(committed) and committed.get("kernel") != kernel
+    if beside:
+        manifest["kernels"] = {name: dict(per_size) for name, per_size in committed.get("kernels", {}).items()}
+    target = manifest["kernels"].setdefault(kernel, {}) if beside else manifest["sizes"]
     digests: dict[str, str] = {}
     measurements: dict[str, dict] = dict(committed.get("measurements", {}))
     summaries: dict[str, dict] = dict(committed.get("summary", {}))
@@ -82,13 +95,13 @@ def execute(args: argparse.Namespace) -> int:
         finally:
             if pool:
                 pool.shutdown()
-        manifest["sizes"][size] = {"n": len(ids), "content_hash": content_hash(digests[s] for s in ids),
-                                   "samples": {s: digests[s] for s in ids}}
+        target[size] = {"n": len(ids), "content_hash": content_hash(digests[s] for s in ids),
+                        "samples": {s: digests[s] for s in ids}}
         if not args.check and all(s in measurements for s in ids):
             summaries[size] = suite.summarize([measurements[s] for s in ids])
     if args.check:
-        bad = [size for size in sizes
-               if committed.get("sizes", {}).get(size) != manifest["sizes"][size]]
+        recorded = committed.get("kernels", {}).get(kernel, {}) if beside else committed.get("sizes", {})
+        bad = [size for size in sizes if recorded.get(size) != target[size]]
         for size in bad:
             warn(f"suite {suite.name} v{suite.version} size {size}: regenerated samples differ from the manifest")
         print("manifest matches" if not bad else "manifest MISMATCH")

@@ -137,10 +137,10 @@ def _stale_reason(baseline: RunRecord, suite: Suite, registry: Registry, size: s
     data = baseline.data
     if data.get("suite_version") != suite.version:
         return f"baseline scored on {suite.name} v{data.get('suite_version')}, the suite is now v{suite.version}"
-    current = manifest.expected(suite, size, suite.default_seed)
-    if current is not None and data.get("suite_hash") != current.content_hash:
+    current = manifest.content_hashes(suite, size, suite.default_seed)
+    if current is not None and data.get("suite_hash") not in current:
         return (f"baseline scored on content hash {str(data.get('suite_hash'))[:12]}…, the suite's manifest "
-                f"now says {current.content_hash[:12]}…")
+                f"now says {' or '.join(sorted(h[:12] + '…' for h in current))}")
     method = registry.methods.get(data["method"])
     if method is not None and data.get("method_version") != method.version:
         return f"baseline made by {data['method']} v{data.get('method_version')}, the method is now v{method.version}"

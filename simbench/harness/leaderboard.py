@@ -88,7 +88,7 @@ def _flag_counts(rows: Iterable[dict], metrics: Iterable[str], field: str = "sco
     return parts
 
 
-def _flags(record: RunRecord, current_hash: str | None) -> str:
+def _flags(record: RunRecord, current_hash: frozenset[str] | None) -> str:
     flags = []
     statuses = [s["status"] for s in record.data["samples"].values()]
     for status in ("failed", "skipped"):
@@ -96,7 +96,7 @@ def _flags(record: RunRecord, current_hash: str | None) -> str:
             flags.append(f"{statuses.count(status)} {status}")
     if not record.data.get("complete"):
         flags.append("incomplete")
-    if current_hash and record.data.get("suite_hash") and record.data["suite_hash"] != current_hash:
+    if current_hash and record.data.get("suite_hash") and record.data["suite_hash"] not in current_hash:
         flags.append("stale: suite changed")
     flags += _flag_counts(record.data["samples"].values(), record.data["metrics"])
     return "; ".join(flags)
@@ -129,7 +129,7 @@ def _metric_stats(rec: RunRecord, name: str, direction: str) -> dict[str, float]
     return stats
 
 
-def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str, int], str | None],
+def summarise(records: Iterable[RunRecord], current_hashes: dict[tuple[str, str, int], frozenset[str] | None],
               registry: Registry | None = None) -> pd.DataFrame:
     """One row per record: its rank (:mod:`simbench.harness.ranking`; NaN for the reference),
     counts, and per metric the mean, std and 95 % bootstrap CI of its valid values, their number
@@ -301,7 +301,7 @@ def _headlines(group: pd.DataFrame, fmt: str, order: Sequence[str]) -> list[str]
     return parts
 
 
-def render(results_dir: Path, suite: str | None, fmt: str, current_hashes: dict[tuple[str, str, int], str | None],
+def render(results_dir: Path, suite: str | None, fmt: str, current_hashes: dict[tuple[str, str, int], frozenset[str] | None],
            order: Sequence[str] = (), registry: Registry | None = None, key: str | None = None) -> str:
     """The leaderboard text for every suite (or suite group, one column group per member, in
     ``order``: e.g. the registry's suite names) and run key (or only ``key``) under

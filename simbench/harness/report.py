@@ -125,7 +125,7 @@ def plot_metrics(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def write_report(registry: Registry, request: ReportRequest,
-                 current_hashes: dict[tuple[str, str, int], str | None]) -> Path:
+                 current_hashes: dict[tuple[str, str, int], frozenset[str] | None]) -> Path:
     """Write the figures and ``report.md`` into ``request.output_dir``; return the Markdown file."""
     records = [r for r in iter_records(request.results_dir, request.suite) if r.key == request.size]
     if not records:
