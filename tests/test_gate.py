@@ -62,14 +62,22 @@ def test_degraded_method_fails_the_gate_and_restoring_it_passes(probe_baseline):
     assert "REGRESSION" not in restored.stdout and "OK" in restored.stdout and "time:" in restored.stdout
 
 
+def _edit_header(results, **fields):
+    """Change fields of the stored gate-probe record's header (as an older simbench would have
+    written them); returns the fields before."""
+    (path,) = (results / "static" / "gate-probe").glob("*/record.json")
+    header = json.loads(path.read_text())
+    before = dict(header["record"])
+    header["record"].update(fields)
+    path.write_text(json.dumps(header))
+    return before
+
+
 def test_bumped_suite_version_is_stale_not_a_regression(probe_baseline, tmp_path):
     baseline, env = probe_baseline
     stale = tmp_path / "stale"
     shutil.copytree(baseline, stale)
-    path = stale / "static" / "gate-probe.json"
-    data = json.loads(path.read_text())
-    data["runs"]["quick"]["suite_version"] = "1"
-    path.write_text(json.dumps(data))
+    _edit_header(stale, suite_version="1")
     res = _check(stale, {**env, "SIMBENCH_TEST_DEGRADE": "0.3"})
     assert res.returncode == 0, res.stdout + res.stderr
     assert "STALE" in res.stdout and "static v1" in res.stdout and "REGRESSION" not in res.stdout
@@ -82,11 +90,7 @@ def test_baseline_from_other_weights_is_stale_not_a_regression(probe_baseline, t
     baseline, env = probe_baseline
     stale = tmp_path / "stale"
     shutil.copytree(baseline, stale)
-    path = stale / "static" / "gate-probe.json"
-    data = json.loads(path.read_text())
-    assert data["runs"]["quick"]["method_artifacts"] == {}
-    data["runs"]["quick"]["method_artifacts"] = {"weights_sha256": "0" * 64}
-    path.write_text(json.dumps(data))
+    assert _edit_header(stale, method_artifacts={"weights_sha256": "0" * 64})["method_artifacts"] == {}
     res = _check(stale, {**env, "SIMBENCH_TEST_DEGRADE": "0.3"})
     assert res.returncode == 0, res.stdout + res.stderr
     assert "STALE" in res.stdout and "other artifacts" in res.stdout and "REGRESSION" not in res.stdout

@@ -7,15 +7,21 @@ from pathlib import Path
 
 HELP = """\
 Run one or more methods on a suite. Each (method, sample) result is saved as
-soon as it is computed in RESULTS/<suite>/<method>.json, so an interrupted run
-(Ctrl-C, kill) resumes where it stopped when you rerun the same command.
-A sample whose method raises or returns a wrong shape or NaN is recorded as
-failed with its error; the run goes on and exits with status 1 at the end.
+soon as it is computed, in the record of this configuration under
+RESULTS/<suite>/<method>/, so an interrupted run (Ctrl-C, kill) resumes where it
+stopped when you rerun the same command. A run with other settings (method
+version or weights, suite version, seed, options, metric convention) writes a
+new record beside the old ones: nothing finished is replaced (see
+`simbench results`). A sample whose method raises, returns a wrong shape or NaN,
+or runs past --timeout is recorded as failed with its error; the run goes on and
+exits with status 1 at the end. Failed samples are kept on a rerun unless
+--retry-failed is given.
 
 examples:
   simbench run --method widefield --suite static
   simbench run --method widefield,mymethod --suite static --size quick
   simbench run --method widefield --suite static --metric-convention paper
+  simbench run --method mymethod --suite static --size quick --timeout 60
 """
 
 
@@ -37,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="normalised (default): percentile-normalised target, prediction fitted by least "
                         "squares; paper: VSR-SIM's 8-bit, 4-px-crop evaluation")
     p.add_argument("--retry-failed", action="store_true", help="recompute samples that failed before")
+    p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="stop a sample's method after this many seconds (it then runs in a child process that "
+                        "is killed) and record the sample as failed with a timeout; default: no limit")
     p.add_argument("--oracle-params", action="store_true",
                    help="give methods the true (simulated) pattern parameters instead of the nominal ones, "
                         "so estimating methods skip estimation; recorded in the results")
@@ -62,12 +71,15 @@ def execute(args: argparse.Namespace) -> int:
             suite=suite.name, size=args.size, seed=args.seed, results_dir=results_dir,
             metric_config=MetricConfig(convention=args.metric_convention),
             retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params,
-            suite_options=parse_suite_options(args.suite_opt))
+            suite_options=parse_suite_options(args.suite_opt), timeout_s=args.timeout)
         outcome = runner.run(registry, request, warn=warn)
         records += outcome.records
-        for name, count in outcome.computed.items():
-            print(f"{name} on {suite.name}: {count} new sample(s) computed, results in "
-                  f"{results_dir / suite.name / (name + '.json')}", file=sys.stderr)
+        for record in outcome.records:
+            name = record.data["method"]
+            print(f"{name} on {suite.name}: {outcome.counts[name].describe()}; results in {record.path}", file=sys.stderr)
+            if outcome.counts[name].kept_failed:
+                warn(f"{name} on {suite.name}: {outcome.counts[name].kept_failed} sample(s) that failed in an "
+                     "earlier run were not computed again (add --retry-failed to retry them)")
     table = render(results_dir, args.suite, "plain", current_hashes(registry), order=list(registry.suites))
     print(_section(table, records[0].key))
     status = 0
@@ -78,6 +90,13 @@ def execute(args: argparse.Namespace) -> int:
             warn(f"{record.data['method']} on {record.data['suite']}: {n_failed} sample(s) failed, e.g. {errors[0]}")
             status = 1
     return status
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _section(table: str, key: str) -> str:
