@@ -56,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from simbench.cli.common import current_hashes, load_registry, parse_suite_options, warn
+    from simbench.cli.leaderboard import note_older
     from simbench.harness import runner
     from simbench.harness.leaderboard import render
     from simbench.harness.results import default_results_dir
@@ -81,6 +82,7 @@ def execute(args: argparse.Namespace) -> int:
                 warn(f"{name} on {suite.name}: {outcome.counts[name].kept_failed} sample(s) that failed in an "
                      "earlier run were not computed again (add --retry-failed to retry them)")
     table = render(results_dir, args.suite, "plain", current_hashes(registry), order=list(registry.suites))
+    note_older(results_dir, args.suite)
     print(_section(table, records[0].key))
     status = 0
     for record in records:

@@ -81,7 +81,14 @@ def write_sample(folder: Path, index: int, row: dict[str, Any], finished: str) -
     payload = {"schema": SAMPLE_SCHEMA, "index": index, "finished": finished, "row": row}
     path = folder / SAMPLES / f"{sid}.{status}.json"
     if status == "ok":
-        return create_json(path, payload)
+        if create_json(path, payload):
+            return True
+        try:
+            _sample(path)
+            return False
+        except SimbenchError:  # damaged from outside: kept aside for inspection, the new row takes its place
+            path.rename(path.with_name(path.name + ".unreadable"))
+            return create_json(path, payload)
     if (folder / SAMPLES / f"{sid}.ok.json").exists():
         return False
     atomic_write_json(path, payload)
