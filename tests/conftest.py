@@ -48,6 +48,17 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
                           env=full_env, cwd=cwd, timeout=timeout)
 
 
+def inject_methods(registry, *classes):
+    """Register method classes in ``registry`` as if a plugin distribution "tests" provided them."""
+    from simbench.plugin.manager import PluginRecord
+
+    record = PluginRecord(name="tests", distribution="tests", version="0", module=__name__, builtin=False)
+    for cls in classes:
+        registry.methods[cls.name] = cls
+        registry.origin[("method", cls.name)] = record
+    return registry
+
+
 def stored(results_dir: Path, suite: str, method: str, key: str = "quick") -> dict:
     """The data of the newest stored record ``key`` of ``method`` on ``suite`` (asserted to exist)."""
     from simbench.harness.results import load_record, result_path

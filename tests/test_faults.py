@@ -18,9 +18,8 @@ from simbench.harness import runner
 from simbench.harness.leaderboard import render
 from simbench.harness.results import scan
 from simbench.metrics.base import MetricConfig
-from simbench.plugin.manager import PluginRecord
 
-from conftest import make_distribution, run_cli, stored
+from conftest import inject_methods, make_distribution, run_cli, stored
 
 FAULTY = """
 import os, time
@@ -67,14 +66,6 @@ class Sleeps(simbench.Method):
         return simbench.upsample_bicubic(raw.frames.mean(axis=0), 2)
 
 
-def _inject(registry, *classes):
-    record = PluginRecord(name="tests", distribution="tests", version="0", module=__name__, builtin=False)
-    for cls in classes:
-        registry.methods[cls.name] = cls
-        registry.origin[("method", cls.name)] = record
-    return registry
-
-
 def _run(registry, results, methods, **kw):
     return runner.run(registry, runner.RunRequest(methods=methods, suite="static", size="quick", results_dir=results,
                                                   progress=False, **kw))
@@ -101,7 +92,7 @@ def test_other_weights_add_a_record_and_keep_the_good_samples(registry, tmp_path
     weights = tmp_path / "weights.bin"
     weights.write_bytes(b"good")
     monkeypatch.setenv("FAULT_WEIGHTS", str(weights))
-    _inject(registry, Weighted)
+    inject_methods(registry, Weighted)
     good = _run(registry, tmp_path / "results", ["weighted"])
     weights.write_bytes(b"go")  # damaged
     bad = _run(registry, tmp_path / "results", ["weighted"])
@@ -116,7 +107,7 @@ def test_timeout_kills_the_method_and_the_run_goes_on(registry, tmp_path, monkey
     pids.mkdir()
     monkeypatch.setenv("FAULT_PIDS", str(pids))
     monkeypatch.setenv("FAULT_SLEEP", "60")
-    _inject(registry, Sleeps)
+    inject_methods(registry, Sleeps)
     start = time.monotonic()
     outcome = _run(registry, tmp_path / "results", ["sleeps", "widefield"], timeout_s=0.5)
     assert time.monotonic() - start < 50  # six hung samples did not take 6 × 60 s

@@ -17,11 +17,10 @@ from simbench.errors import SimbenchError, UnknownNameError
 from simbench.harness import runner
 from simbench.harness.leaderboard import render
 from simbench.metrics.base import MetricConfig
-from simbench.plugin.manager import PluginRecord
 from simbench.suites.base import SuiteOption
 from simbench.suites.static import StaticSuite
 
-from conftest import make_distribution, run_cli, stored
+from conftest import inject_methods, make_distribution, run_cli, stored
 
 
 class WrongShape(simbench.Method):
@@ -58,14 +57,6 @@ class WrongModality(simbench.Method):
         raise AssertionError
 
 
-def _inject(registry, *classes):
-    record = PluginRecord(name="tests", distribution="tests", version="0", module=__name__, builtin=False)
-    for cls in classes:
-        registry.methods[cls.name] = cls
-        registry.origin[("method", cls.name)] = record
-    return registry
-
-
 def _run(registry, tmp_path, methods, **kw):
     request = runner.RunRequest(methods=methods, suite="static", size="quick", results_dir=tmp_path,
                                 progress=False, **kw)
@@ -73,7 +64,7 @@ def _run(registry, tmp_path, methods, **kw):
 
 
 def test_bad_outputs_are_recorded_per_sample_and_the_run_goes_on(registry, tmp_path):
-    _inject(registry, WrongShape, MakesNaN, Crashes)
+    inject_methods(registry, WrongShape, MakesNaN, Crashes)
     outcome = _run(registry, tmp_path, ["wrong-shape", "makes-nan", "crashes", "widefield"])
     n = registry.suite("static").n_samples("quick")
     assert outcome.failed == {"wrong-shape": n, "makes-nan": n, "crashes": n, "widefield": 0}
@@ -88,7 +79,7 @@ def test_bad_outputs_are_recorded_per_sample_and_the_run_goes_on(registry, tmp_p
 
 
 def test_a_method_of_another_modality_is_refused_before_any_sample_is_made(registry, tmp_path, monkeypatch):
-    _inject(registry, WrongModality)
+    inject_methods(registry, WrongModality)
     monkeypatch.setattr(StaticSuite, "make_sample", lambda *a: pytest.fail("a sample was made"))
     with pytest.raises(SimbenchError, match="does not accept modality 'sim2d-stripes-3x3' of suite 'static'"):
         _run(registry, tmp_path, ["widefield", "wrong-modality"])
@@ -305,7 +296,7 @@ class _FixedOrder(simbench.Method):
 
 def test_methods_without_any_pattern_order_are_skipped_with_a_reason(registry, tmp_path):
     registry.suites["any-order-static"] = _AnyOrderSuite()
-    _inject(registry, _FixedOrder)
+    inject_methods(registry, _FixedOrder)
     outcome = runner.run(registry, runner.RunRequest(methods=["fixed-order", "widefield"], suite="any-order-static",
                                                      size="quick", results_dir=tmp_path, progress=False))
     rows = {rec.data["method"]: list(rec.samples.values()) for rec in outcome.records}
