@@ -21,6 +21,7 @@ from simbench.errors import SimbenchError
 from simbench.harness import store
 from simbench.harness.jsonfile import read_object
 from simbench.harness.names import check_name, check_suite_name
+from simbench.harness.schema import record_problem, row_problem, scores_problem
 
 #: schema of the single-file results of earlier simbench versions (read-only)
 LEGACY_SCHEMA = 1
@@ -127,10 +128,15 @@ def legacy_records(path: Path) -> list[RunRecord]:
     """The records of one results file of an earlier simbench (validated)."""
     data = read_object(path, "results file", "schema_version", LEGACY_SCHEMA)
     runs = data.get("runs")
-    if not isinstance(runs, dict) or not all(
-            isinstance(r, dict) and isinstance(r.get("samples"), dict) and {"method", "suite", "metrics"} <= set(r)
-            for r in runs.values()):
-        raise SimbenchError(f"{path}: not a results file (runs, samples, method, suite or metrics missing)")
+    if not isinstance(runs, dict):
+        raise SimbenchError(f"{path}: not a results file (no runs)")
+    for key, run in runs.items():
+        rows = run.get("samples") if isinstance(run, dict) else None
+        problem = record_problem(run) or ("" if isinstance(rows, dict) else "no samples")
+        problem = problem or next((p for p in (row_problem(r) or scores_problem(r, run["metrics"])
+                                                 for r in rows.values()) if p), "")
+        if problem:
+            raise SimbenchError(f"{path} [{key}]: not a results record ({problem})")
     return [RunRecord(path, _with_metric_label(key, run), run, set(run["samples"])) for key, run in sorted(runs.items())]
 
 

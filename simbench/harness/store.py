@@ -27,12 +27,12 @@ from typing import Any
 from simbench.errors import SimbenchError
 from simbench.harness.jsonfile import atomic_write_json, create_json, read_object
 from simbench.harness.names import check_name
+from simbench.harness.schema import STATUSES, record_problem, row_problem, scores_problem
 
 HEADER = "record.json"
 SAMPLES = "samples"
 RECORD_SCHEMA = "simbench-record/2"
 SAMPLE_SCHEMA = "simbench-sample/2"
-STATUSES = ("ok", "failed", "skipped")
 #: the record fields whose values change a score: a run that differs in any of them is another record
 IDENTITY = ("method", "method_version", "method_artifacts", "suite", "suite_version", "suite_hash", "suite_options",
             "size", "seed", "n_samples", "metric_directions", "metric_config", "oracle_params")
@@ -98,9 +98,9 @@ def write_sample(folder: Path, index: int, row: dict[str, Any], finished: str) -
 def _sample(path: Path) -> tuple[int, str, dict[str, Any]]:
     data = read_object(path, "sample file", "schema", SAMPLE_SCHEMA)
     row = data.get("row")
-    if not (isinstance(data.get("index"), int) and isinstance(row, dict) and row.get("status") in STATUSES
-            and isinstance(row.get("scores"), dict) and row.get("id") == path.name.split(".", 1)[0]):
-        raise SimbenchError(f"{path}: not a sample file (index, row, status, scores or id missing or wrong)")
+    problem = row_problem(row) or ("" if isinstance(data.get("index"), int) else "no index")
+    if problem or row.get("id") != path.name.split(".", 1)[0]:
+        raise SimbenchError(f"{path}: not a sample file ({problem or 'its id is not its name'})")
     return data["index"], str(data.get("finished", "")), row
 
 
@@ -134,11 +134,15 @@ def read(folder: Path) -> Loaded:
     sample file a problem (that sample counts as missing)."""
     header = read_object(folder / HEADER, "results record", "schema", RECORD_SCHEMA)
     data = header.get("record")
-    if not isinstance(data, dict) or not isinstance(header.get("label"), str) or not all(
-            k in data for k in ("method", "suite", "metrics", "n_samples")):
-        raise SimbenchError(f"{folder / HEADER}: not a results record (label, method, suite or metrics missing)")
+    problem = record_problem(data) or ("" if isinstance(header.get("label"), str) else "no label")
+    if problem:
+        raise SimbenchError(f"{folder / HEADER}: not a results record ({problem})")
     loaded = Loaded(header["label"], data)
     found = _best(sorted((folder / SAMPLES).glob("*.json")), loaded)
+    for sid, (_, _, row) in list(found.items()):
+        if scores_problem(row, data["metrics"]):
+            loaded.problems.append(f"{folder / SAMPLES}: {scores_problem(row, data['metrics'])}")
+            del found[sid]
     ordered = sorted(found.values(), key=lambda item: item[0])
     data["samples"] = {row["id"]: row for _, _, row in ordered}
     data["updated"] = max((finished for _, finished, _ in ordered), default=data.get("created"))
