@@ -120,3 +120,72 @@ def test_tolerance_is_direction_aware_with_a_floor():
     assert MetricChange("mse", "lower", "", 0.01, 0.02, 1e-4).regressed
     assert not MetricChange("mse", "lower", "", 0.02, 0.01, 1e-4).regressed
     assert not MetricChange("frc", "lower", "nm", 100.0, 100.5, 1.0).regressed
+
+
+TOL = {"default": Tolerance(floor=0.1)}
+
+
+def _row(sid, status="ok", psnr=20.0):
+    return {"id": sid, "status": status, "error": None if status == "ok" else "Boom",
+            "scores": {"psnr": psnr, "ssim": 0.5} if status == "ok" else {}, "runtime_s": 0.1}
+
+
+def _record(rows, metrics=("psnr", "ssim"), **fields):
+    from pathlib import Path
+
+    from simbench.harness.results import RunRecord
+
+    data = {"suite": "static", "size": "quick", "method": "widefield", "samples": {r["id"]: r for r in rows},
+            "metrics": {m: {"direction": "higher", "unit": ""} for m in metrics}, "complete": True, **fields}
+    return RunRecord(Path("baseline"), "quick", data)
+
+
+def test_a_sample_that_passed_in_the_baseline_and_fails_now_fails_the_gate():
+    from simbench.harness.gate import compare, passed
+
+    verdict = compare(_record([_row("a"), _row("b")]), _record([_row("a"), _row("b", "failed")]), TOL)
+    assert verdict.status == "failed" and not passed([verdict])
+    assert "1 sample(s) scored in the baseline now fail, e.g. b: Boom" in verdict.notes[0]
+    assert "1 sample(s) compared" in verdict.notes
+
+
+def test_a_nan_current_value_is_a_regression():
+    from simbench.harness.gate import compare
+
+    verdict = compare(_record([_row("a"), _row("b")]), _record([_row("a"), _row("b", psnr=float("nan"))]), TOL)
+    psnr = next(c for c in verdict.changes if c.metric == "psnr")
+    assert verdict.status == "regression" and psnr.regressed and "REGRESSION" in psnr.describe()
+
+
+def test_a_metric_no_longer_scored_is_reported_not_compared():
+    from simbench.harness.gate import compare
+
+    verdict = compare(_record([_row("a")]), _record([_row("a")], metrics=("psnr",)), TOL)
+    assert verdict.status == "ok" and "ssim: no longer scored" in verdict.notes
+    assert [c.metric for c in verdict.changes] == ["psnr"]
+
+
+@pytest.fixture
+def static_now(registry):
+    """(registry, static suite, fields of a baseline that is current in every respect)."""
+    from simbench.harness import manifest
+
+    suite = registry.suite("static")
+    widefield = registry.methods["widefield"]
+    return registry, suite, {"suite_version": suite.version, "method_version": widefield.version,
+                             "suite_hash": manifest.expected(suite, "quick", suite.default_seed).content_hash,
+                             "method_artifacts": widefield.artifacts()}
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({}, ""),
+    ({"suite_hash": "0" * 64}, "baseline scored on content hash 000000000000…, the suite's manifest now says"),
+    ({"method_version": "0.0-old"}, "baseline made by widefield v0.0-old, the method is now v"),
+    ({"complete": False}, "baseline record is incomplete"),
+])
+def test_stale_baselines_name_their_reason(static_now, change, reason):
+    from simbench.harness.gate import _stale_reason
+
+    registry, suite, current = static_now
+    found = _stale_reason(_record([_row("a")], **{**current, **change}), suite, registry, "quick")
+    assert found.startswith(reason) and bool(found) == bool(reason), found
