@@ -6,6 +6,7 @@ status, and no finished sample is ever lost.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 
@@ -244,3 +245,22 @@ def test_a_2d_method_on_a_3d_suite_is_refused_before_any_sample(tmp_path):
                   str(tmp_path), "--no-progress")
     _one_line_error(res, "does not accept modality", "axial/chromatin")
     assert time.monotonic() - start < 60 and not any(tmp_path.iterdir())
+
+
+def test_migrating_committed_results_keeps_every_value(tmp_path):
+    import shutil
+
+    from conftest import ROOT
+
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "leaderboards" / "results" / "static", results / "static")
+    before = run_cli("leaderboard", "--suite", "static", "--results", str(results), "--format", "md")
+    moved = run_cli("results", "migrate", "--results", str(results))
+    assert moved.returncode == 0 and "→" in moved.stdout, moved.stderr
+    assert not list(results.glob("static/*.json")) and list(results.glob("static/*.json.migrated"))
+    after = run_cli("leaderboard", "--suite", "static", "--results", str(results), "--format", "md")
+    assert before.returncode == after.returncode == 0 and after.stdout == before.stdout
+    for legacy in results.glob("static/*.json.migrated"):
+        data = json.loads(legacy.read_text())
+        for key, run in data["runs"].items():
+            assert stored(results, "static", run["method"], key)["samples"] == run["samples"]

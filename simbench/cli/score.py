@@ -7,8 +7,10 @@ from pathlib import Path
 
 HELP = """\
 Score reconstructions made elsewhere (fairSIM in Fiji, a MATLAB pipeline) on a
-suite, into a normal result file RESULTS/<suite>/NAME.json that enters the
-leaderboard next to the methods run by simbench.
+suite, into a normal result record under RESULTS/<suite>/NAME/ that enters the
+leaderboard next to the methods run by simbench (other predictions under the
+same name make another record; the newest is shown). NAME must be letters,
+digits, '.', '_' or '-'.
 
   1. simbench simulate --suite static --size quick -o data/     the benchmark's raw frames
   2. reconstruct data/raw/<id>.tif        → DIR/<id>.tif          (on the target grid: 2× the
