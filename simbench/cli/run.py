@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="normalised (default): percentile-normalised target, prediction fitted by least "
                         "squares; paper: VSR-SIM's 8-bit, 4-px-crop evaluation")
     p.add_argument("--retry-failed", action="store_true", help="recompute samples that failed before")
-    p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+    p.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS",
                    help="stop a sample's method after this many seconds (it then runs in a child process that "
                         "is killed) and record the sample as failed with a timeout; default: no limit")
     p.add_argument("--oracle-params", action="store_true",
@@ -77,7 +78,8 @@ def execute(args: argparse.Namespace) -> int:
         records += outcome.records
         for record in outcome.records:
             name = record.data["method"]
-            print(f"{name} on {suite.name}: {outcome.counts[name].describe()}; results in {record.path}", file=sys.stderr)
+            print(f"{name} on {suite.name}: {outcome.counts[name].describe()}; results in {record.path}",
+                  file=sys.stderr)
             if outcome.counts[name].kept_failed:
                 warn(f"{name} on {suite.name}: {outcome.counts[name].kept_failed} sample(s) that failed in an "
                      "earlier run were not computed again (add --retry-failed to retry them)")
@@ -94,9 +96,10 @@ def execute(args: argparse.Namespace) -> int:
     return status
 
 
-def _seconds(text: str) -> float:
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse type; its name is in argparse's message)."""
     value = float(text)
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
     return value
 

@@ -137,7 +137,8 @@ def legacy_records(path: Path) -> list[RunRecord]:
                                                  for r in rows.values()) if p), "")
         if problem:
             raise SimbenchError(f"{path} [{key}]: not a results record ({problem})")
-    return [RunRecord(path, _with_metric_label(key, run), run, set(run["samples"])) for key, run in sorted(runs.items())]
+    return [RunRecord(path, _with_metric_label(key, run), run, set(run["samples"]))
+            for key, run in sorted(runs.items())]
 
 
 def _with_metric_label(key: str, run: dict[str, Any]) -> str:

@@ -147,14 +147,15 @@ class _MethodRun:
     def adopt(self, sample_id: str) -> bool:
         """Take the sample's row from the store when another run stored it meanwhile; True if so."""
         row = store.read_sample(self.record.path, sample_id)
-        if row is None or row == self.record.samples.get(sample_id) or (self.retry_failed and row["status"] == "failed"):
+        retrying = self.retry_failed and row is not None and row["status"] == "failed"
+        if row is None or row == self.record.samples.get(sample_id) or retrying:
             return False
         self.record.samples[sample_id] = row
         self.record.stored.add(sample_id)
         self.counts.by_other += 1
         return True
 
-    def store(self, sample_id: str, index: int, row: dict[str, Any]) -> None:
+    def keep(self, sample_id: str, index: int, row: dict[str, Any]) -> None:
         """Add the row to the record; a row another run stored first wins (ours is dropped)."""
         self.record.samples[sample_id] = row
         if self.record.save_sample(sample_id, index):
@@ -265,7 +266,7 @@ class _Work:
             sample, digest, reference = self.sample(index)
             for r in mine:
                 self.bar.set_postfix_str(r.cls.name, refresh=False)
-                r.store(sid, index, {**_run_task(r, sample, digest, self.metrics, self.request),
+                r.keep(sid, index, {**_run_task(r, sample, digest, self.metrics, self.request),
                                      "reference": reference})
                 self.bar.update()
         finally:
