@@ -264,3 +264,17 @@ def test_migrating_committed_results_keeps_every_value(tmp_path):
         data = json.loads(legacy.read_text())
         for key, run in data["runs"].items():
             assert stored(results, "static", run["method"], key)["samples"] == run["samples"]
+
+
+def test_a_run_beside_an_earlier_single_file_says_it_does_not_resume_from_it(registry, tmp_path):
+    import shutil
+
+    from conftest import ROOT
+
+    (tmp_path / "static").mkdir()
+    shutil.copy(ROOT / "leaderboards" / "results" / "static" / "widefield.json", tmp_path / "static")
+    warnings: list[str] = []
+    runner.run(registry, runner.RunRequest(methods=["widefield"], suite="static", size="quick", results_dir=tmp_path,
+                                           progress=False), warn=warnings.append)
+    assert len(warnings) == 1 and "earlier single-file format are kept and not resumed from" in warnings[0]
+    assert (tmp_path / "static" / "widefield.json").exists()

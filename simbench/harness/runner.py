@@ -214,9 +214,13 @@ def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int
     """The stored record of this configuration (to resume), or a new one beside records of other settings."""
     record = results.open_record(new_record(method_identity(cls, registry), suite, request, seed, metrics,
                                             registry, expected))
-    if not record.stored and results.others(record):
+    others = results.others(record) if not record.stored else []
+    if any(r.legacy for r in others):
+        warn(f"{cls.name} on {suite.name} [{record.key}]: results in the earlier single-file format are kept and not "
+             f"resumed from (`simbench results migrate` lets runs resume from them); this run writes {record.path}")
+    elif others:
         warn(f"{cls.name} on {suite.name} [{record.key}]: results made with other settings (method or suite "
-                 f"version, weights, metrics) are kept; this run writes a new record, {record.path}")
+             f"version, weights, metrics) are kept; this run writes a new record, {record.path}")
     return record
 
 
