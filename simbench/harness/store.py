@@ -33,18 +33,19 @@ HEADER = "record.json"
 SAMPLES = "samples"
 RECORD_SCHEMA = "simbench-record/2"
 SAMPLE_SCHEMA = "simbench-sample/2"
-#: the record fields whose values change a score: a run that differs in any of them is another record
+#: the record fields whose values change a score (with the metrics' names and directions): a run that
+#: differs in any of them is another record
 IDENTITY = ("method", "method_version", "method_artifacts", "suite", "suite_version", "suite_hash", "suite_options",
-            "size", "seed", "n_samples", "metric_directions", "metric_config", "oracle_params")
+            "size", "seed", "n_samples", "metric_config", "oracle_params")
 #: fields of a record that are derived from its samples, not stored in the header
 DERIVED = ("samples", "complete", "updated")
 
 
 def identity(data: dict[str, Any]) -> str:
     """Short sha256 digest (16 hex digits) of the record fields that change a score."""
-    fields = {k: data.get(k) for k in IDENTITY if k != "metric_directions"}
+    fields = {k: data.get(k) for k in IDENTITY}
+    fields["method_artifacts"] = data.get("method_artifacts") or {}  # none recorded: none used
     fields["metric_directions"] = {name: spec.get("direction") for name, spec in data.get("metrics", {}).items()}
-    fields["method_artifacts"] = data.get("method_artifacts") or {}
     text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -70,6 +71,8 @@ class Loaded:
 
 def write_header(folder: Path, label: str, data: dict[str, Any]) -> None:
     """Create the record's header once; an existing header (another writer's) is kept."""
+    if is_record(folder):
+        return
     create_json(folder / HEADER, {"schema": RECORD_SCHEMA, "label": label, "identity": folder.name.rsplit("-", 1)[-1],
                                   "record": {k: v for k, v in data.items() if k not in DERIVED}})
 
