@@ -6,6 +6,7 @@ calibrated images and napari/tifffile read the scale back.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -40,20 +41,56 @@ def _pixel_size_nm(tif: Any) -> float | None:
     return size if size < _MAX_PLAUSIBLE_NM else None
 
 
+class _Damage(logging.Handler):
+    """Collects what tifffile reports about a damaged file (it logs, then reads what it can)."""
+
+    SIGNS = ("invalid", "corrupt", "truncat", "failed", "out of range", "incomplete")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if any(sign in text.lower() for sign in self.SIGNS):
+            self.found.append(" ".join(text.split()))
+
+
+def _check_complete(tif: Any, data: np.ndarray, size: int) -> str:
+    """Why the file's pixels are not all there (truncated), or ''."""
+    for page in tif.pages:
+        if any(o + n > size for o, n in zip(page.dataoffsets, page.databytecounts)):
+            return f"page {page.index} lies past the end of the file ({size} bytes): truncated"
+    expected = int((tif.imagej_metadata or {}).get("images", 1) or 1)
+    planes = int(np.prod(data.shape[:-2])) if data.ndim > 2 else 1
+    if planes < expected:
+        return f"its ImageJ metadata says {expected} images, only {planes} can be read: truncated"
+    return ""
+
+
 def read_image(path: str | Path) -> tuple[np.ndarray, float | None]:
-    """Read a TIFF as float32 (all pages/planes) and its pixel size in nm (None if unknown)."""
+    """Read a TIFF as float32 (all pages/planes) and its pixel size in nm (None if unknown);
+    a damaged or truncated file is refused, never read in part."""
     import tifffile
 
     path = Path(path)
     if not path.is_file():
         raise SimbenchError(f"cannot read {path}: no such file")
+    damage = _Damage()
+    logger = logging.getLogger("tifffile")
+    logger.addHandler(damage)
     try:
         with tifffile.TiffFile(path) as tif:
-            data = tif.asarray()
+            data = np.asarray(tif.asarray())
             pixel = _pixel_size_nm(tif)
+            problem = _check_complete(tif, data, path.stat().st_size)
     except Exception as exc:  # noqa: BLE001 - tifffile raises many kinds
-        raise SimbenchError(f"cannot read {path} as TIFF: {exc}") from None
-    data = np.asarray(data)
+        raise SimbenchError(f"cannot read {path} as TIFF: {' '.join(str(exc).split())[:200]}") from None
+    finally:
+        logger.removeHandler(damage)
+    problem = problem or "; ".join(damage.found[:2])
+    if problem:
+        raise SimbenchError(f"cannot read {path} as TIFF: {problem[:300]}")
     if not (np.issubdtype(data.dtype, np.integer) or np.issubdtype(data.dtype, np.floating)):
         raise SimbenchError(f"{path}: unsupported pixel type {data.dtype}")
     data = np.squeeze(data.astype(np.float32, copy=False))

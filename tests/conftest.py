@@ -48,6 +48,26 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
                           env=full_env, cwd=cwd, timeout=timeout)
 
 
+def inject_methods(registry, *classes):
+    """Register method classes in ``registry`` as if a plugin distribution "tests" provided them."""
+    from simbench.plugin.manager import PluginRecord
+
+    record = PluginRecord(name="tests", distribution="tests", version="0", module=__name__, builtin=False)
+    for cls in classes:
+        registry.methods[cls.name] = cls
+        registry.origin[("method", cls.name)] = record
+    return registry
+
+
+def stored(results_dir: Path, suite: str, method: str, key: str = "quick") -> dict:
+    """The data of the newest stored record ``key`` of ``method`` on ``suite`` (asserted to exist)."""
+    from simbench.harness.results import load_record, result_path
+
+    record = load_record(result_path(results_dir, suite, method), key)
+    assert record is not None, f"no {suite} [{key}] record of {method} under {results_dir}"
+    return record.data
+
+
 def fit_fixed_batch(model, x, y, loss_fn, clip_value: float | None = None, steps: int = 15) -> list[float]:
     """The losses of ``steps`` Adam steps (lr 3e-3) of ``model`` on one fixed batch ``x`` → ``y``,
     gradients clipped at ±``clip_value`` when given."""

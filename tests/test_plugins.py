@@ -10,7 +10,7 @@ import pytest
 from simbench.errors import PluginLoadError, UnknownNameError
 from simbench.plugin.manager import ENV_DISABLE_AUTOLOAD, ENV_STRICT, PluginManager
 
-from conftest import ROOT, make_distribution, run_cli
+from conftest import ROOT, make_distribution, run_cli, stored
 
 GOOD = """
 import simbench
@@ -140,4 +140,4 @@ def test_pip_installed_third_party_plugin_lists_and_runs(pip_installed_example, 
                   "--results", str(tmp_path), "--no-progress")
     assert res.returncode == 0, res.stderr
     assert "example-unsharp" in res.stdout and "widefield" in res.stdout
-    assert (tmp_path / "static" / "example-unsharp.json").exists()
+    assert stored(tmp_path, "static", "example-unsharp")["complete"]

@@ -8,7 +8,7 @@ import numpy as np
 from simbench.harness import figures
 from simbench.harness.figures import draw_sweeps, fwhm_boxes, plot_fwhm_boxes, sweep_curves
 from simbench.harness.leaderboard import REFERENCE_METHOD, sweep_frame, with_reference
-from simbench.harness.results import RunRecord, iter_records, result_path
+from simbench.harness.results import iter_records, new_record
 
 from conftest import ROOT, run_cli
 
@@ -41,9 +41,10 @@ def _save_results(root: Path, suite: str, method: str, rows: dict[str, tuple[str
     samples = {sid: {"id": sid, "status": status, "error": None if status == "ok" else "Boom", "scores": scores,
                      "runtime_s": 0.1, "meta": meta, "reference": (reference or {}).get(sid, {})}
                for sid, (status, scores, meta) in rows.items()}
+    scored = {name for _, scores, _ in rows.values() for name in scores}  # an ok row scores every metric
     metrics = {name: {"direction": "higher" if name == "ssim" else "lower", "unit": "nm" if "fwhm" in name else ""}
-               for name in ("fwhm_x", "fwhm_y", "fwhm_z", "ssim")}
-    RunRecord(result_path(root, suite, method), "quick", {
+               for name in ("fwhm_x", "fwhm_y", "fwhm_z", "ssim") if name in scored}
+    new_record(root, "quick", {
         "suite": suite, "method": method, "size": "quick", "seed": 0, "n_samples": len(rows), "complete": True,
         "metrics": metrics, "samples": samples}).save()
 

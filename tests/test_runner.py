@@ -16,13 +16,11 @@ import simbench
 from simbench.errors import SimbenchError, UnknownNameError
 from simbench.harness import runner
 from simbench.harness.leaderboard import render
-from simbench.harness.results import load_file
 from simbench.metrics.base import MetricConfig
-from simbench.plugin.manager import PluginRecord
 from simbench.suites.base import SuiteOption
 from simbench.suites.static import StaticSuite
 
-from conftest import make_distribution, run_cli
+from conftest import inject_methods, make_distribution, run_cli, stored
 
 
 class WrongShape(simbench.Method):
@@ -59,14 +57,6 @@ class WrongModality(simbench.Method):
         raise AssertionError
 
 
-def _inject(registry, *classes):
-    record = PluginRecord(name="tests", distribution="tests", version="0", module=__name__, builtin=False)
-    for cls in classes:
-        registry.methods[cls.name] = cls
-        registry.origin[("method", cls.name)] = record
-    return registry
-
-
 def _run(registry, tmp_path, methods, **kw):
     request = runner.RunRequest(methods=methods, suite="static", size="quick", results_dir=tmp_path,
                                 progress=False, **kw)
@@ -74,24 +64,31 @@ def _run(registry, tmp_path, methods, **kw):
 
 
 def test_bad_outputs_are_recorded_per_sample_and_the_run_goes_on(registry, tmp_path):
-    _inject(registry, WrongShape, MakesNaN, Crashes, WrongModality)
-    outcome = _run(registry, tmp_path, ["wrong-shape", "makes-nan", "crashes", "wrong-modality", "widefield"])
+    inject_methods(registry, WrongShape, MakesNaN, Crashes)
+    outcome = _run(registry, tmp_path, ["wrong-shape", "makes-nan", "crashes", "widefield"])
     n = registry.suite("static").n_samples("quick")
-    assert outcome.failed == {"wrong-shape": n, "makes-nan": n, "crashes": n, "wrong-modality": n, "widefield": 0}
+    assert outcome.failed == {"wrong-shape": n, "makes-nan": n, "crashes": n, "widefield": 0}
     rows = {rec.data["method"]: next(iter(rec.samples.values())) for rec in outcome.records}
     assert "returned shape (256, 256), expected (512, 512)" in rows["wrong-shape"]["error"]
     assert "1 non-finite values" in rows["makes-nan"]["error"]
     assert rows["crashes"]["error"] == "ZeroDivisionError: boom"
-    assert "does not accept modality" in rows["wrong-modality"]["error"]
     assert rows["widefield"]["status"] == "ok"
     assert set(rows["widefield"]["scores"]) == set(registry.suite("static").metrics)
     table = render(tmp_path, "static", "plain", {})
     assert f"{n} failed" in table and f"0/{n}" in table
 
 
+def test_a_method_of_another_modality_is_refused_before_any_sample_is_made(registry, tmp_path, monkeypatch):
+    inject_methods(registry, WrongModality)
+    monkeypatch.setattr(StaticSuite, "make_sample", lambda *a: pytest.fail("a sample was made"))
+    with pytest.raises(SimbenchError, match="does not accept modality 'sim2d-stripes-3x3' of suite 'static'"):
+        _run(registry, tmp_path, ["widefield", "wrong-modality"])
+    assert not (tmp_path / "static").exists()
+
+
 def test_record_schema_and_provenance(registry, tmp_path):
     outcome = _run(registry, tmp_path, ["widefield"])
-    data = load_file(tmp_path / "static" / "widefield.json")["runs"]["quick"]
+    data = stored(tmp_path, "static", "widefield")
     assert data is not None and outcome.records[0].data["complete"]
     assert data["suite"] == "static" and data["suite_version"] == registry.suite("static").version
     assert len(data["suite_hash"]) == 64 and data["seed"] == 0 and data["size"] == "quick"
@@ -160,16 +157,14 @@ def simbench_methods():
 """
 
 
-def _wait_for_samples(path, count, proc, timeout=120.0):
+def _wait_for_samples(folder, count, proc, timeout=120.0):
+    """Wait until ``count`` samples are stored under a method's results ``folder``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"run ended early: {proc.stderr.read()}")
-        try:
-            if len(load_file(path)["runs"]["quick"]["samples"]) >= count:
-                return
-        except (FileNotFoundError, json.JSONDecodeError, KeyError):
-            pass
+        if len(list(folder.glob("*/samples/*.json"))) >= count:
+            return
         time.sleep(0.05)
     pytest.fail("timed out waiting for samples")
 
@@ -184,19 +179,18 @@ def test_killed_run_resumes_without_recomputing(plugin_dir, tmp_path, sig, monke
     # (e.g. `nohup … &`) leaves SIGINT ignored, and children would inherit that
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
-    path = tmp_path / "static" / "slow.json"
-    _wait_for_samples(path, 2, proc)
+    _wait_for_samples(tmp_path / "static" / "slow", 2, proc)
     proc.send_signal(sig)
     proc.wait(timeout=60)
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "rerun the same command to resume" in proc.stderr.read()
-    saved = load_file(path)["runs"]["quick"]["samples"]  # the file is valid JSON after the kill
+    saved = stored(tmp_path, "static", "slow")["samples"]  # every stored sample reads back after the kill
     assert 2 <= len(saved) < 6
     monkeypatch.setenv("SLOW_SECONDS", "0")
     res = run_cli(*args[3:])
     assert res.returncode == 0, res.stderr
-    assert f"slow on static: {6 - len(saved)} new sample(s) computed" in res.stderr
-    final = load_file(path)["runs"]["quick"]
+    assert f"slow on static: {6 - len(saved)} computed, 0 failed, {len(saved)} already done" in res.stderr
+    final = stored(tmp_path, "static", "slow")
     assert final["complete"] and len(final["samples"]) == 6
     for sid, row in saved.items():  # finished rows were kept as they were, not recomputed
         assert final["samples"][sid] == row
@@ -209,7 +203,7 @@ def test_cli_reports_failed_samples_with_exit_1_and_keeps_good_results(plugin_di
     assert res.returncode == 1
     assert "nan-maker on static: 6 sample(s) failed" in res.stderr and "non-finite values" in res.stderr
     assert not [line for line in res.stderr.splitlines() if "widefield" in line and "sample(s) failed" in line]
-    good = load_file(tmp_path / "static" / "widefield.json")["runs"]["quick"]
+    good = stored(tmp_path, "static", "widefield")
     assert good["complete"] and all(r["status"] == "ok" for r in good["samples"].values())
     board = run_cli("leaderboard", "--suite", "static", "--results", str(tmp_path), "--format", "md")
     assert board.returncode == 0 and "6 failed" in board.stdout and "| 1      | widefield" in board.stdout
@@ -220,7 +214,7 @@ def test_non_default_seed_gets_its_own_record_and_hash(registry, tmp_path):
     other = _run(registry, tmp_path, ["widefield"], seed=7).records[0]
     assert (default.key, other.key) == ("quick", "quick@seed=7")
     assert other.data["suite_hash"] != default.data["suite_hash"] and len(other.data["suite_hash"]) == 64
-    assert set(load_file(tmp_path / "static" / "widefield.json")["runs"]) == {"quick", "quick@seed=7"}
+    assert stored(tmp_path, "static", "widefield", "quick@seed=7")["seed"] == 7
     assert default.data["device"] == "cpu"
 
 
@@ -228,12 +222,8 @@ def test_leaderboard_flags_stale_and_incomplete_results(registry, tmp_path):
     record = _run(registry, tmp_path, ["widefield"]).records[0]
     current = {("static", "quick", 0): record.data["suite_hash"]}
     assert "stale" not in render(tmp_path, "static", "plain", current)
-    record.data["suite_hash"] = "0" * 64
-    first = next(iter(record.samples))
-    del record.data["samples"][first]
-    record.data["complete"] = False
-    record.save()
-    table = render(tmp_path, "static", "plain", current)
+    next((record.path / "samples").glob("*.json")).unlink()  # damage from outside
+    table = render(tmp_path, "static", "plain", {("static", "quick", 0): "0" * 64})
     assert "stale: suite changed" in table and "incomplete" in table and "5/6" in table
     csv = render(tmp_path, "static", "csv", current)
     assert csv.splitlines()[0].startswith("suite,run,method,rank,n_ok,n_total,psnr_mean,psnr_std")
@@ -306,7 +296,7 @@ class _FixedOrder(simbench.Method):
 
 def test_methods_without_any_pattern_order_are_skipped_with_a_reason(registry, tmp_path):
     registry.suites["any-order-static"] = _AnyOrderSuite()
-    _inject(registry, _FixedOrder)
+    inject_methods(registry, _FixedOrder)
     outcome = runner.run(registry, runner.RunRequest(methods=["fixed-order", "widefield"], suite="any-order-static",
                                                      size="quick", results_dir=tmp_path, progress=False))
     rows = {rec.data["method"]: list(rec.samples.values()) for rec in outcome.records}

@@ -8,9 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from simbench.harness.results import load_file
 
-from conftest import run_cli
+from conftest import run_cli, stored
 
 #: a separate program, as a tool outside simbench would be: reads the exported raw TIFFs and
 #: their JSON, reconstructs with the widefield method, writes TIFFs named by sample id
@@ -55,8 +54,8 @@ def test_score_reproduces_simbench_run(exported):
                   "--name", "widefield-tiff", "--results", str(exported / "results"))
     assert res.returncode == 0, res.stderr
     assert "scored 6 of 6 samples" in res.stdout
-    ran = load_file(exported / "results" / "static" / "widefield.json")["runs"]["quick"]
-    scored = load_file(exported / "results" / "static" / "widefield-tiff.json")["runs"]["quick"]
+    ran = stored(exported / "results", "static", "widefield")
+    scored = stored(exported / "results", "static", "widefield-tiff")
     assert scored["complete"] and scored["suite_hash"] == ran["suite_hash"] and scored["metrics"] == ran["metrics"]
     for sid, row in ran["samples"].items():
         other = scored["samples"][sid]["scores"]
@@ -77,13 +76,13 @@ def test_missing_extra_and_misshaped_files_are_reported_one_by_one(exported, tmp
     write_image(pred / "static-0002.tif", np.zeros((256, 256), np.float32), 62.6)
     write_image(pred / "not-a-sample.tif", np.zeros((512, 512), np.float32), 31.3)
     res = run_cli("score", "--suite", "static", "--size", "quick", "--predictions", str(pred),
-                  "--name", "partial", "--results", str(tmp_path / "results"))
+                  "--name", "partial", "--results", str(tmp_path / "results"), "--metric", "frc")
     assert res.returncode == 1
     assert "scored 2 of 6 samples" in res.stdout
     assert "missing (3): static-0001.tif, static-0004.tif, static-0005.tif" in res.stderr
     assert "static-0002.tif: shape (256, 256), expected (512, 512)" in res.stderr
-    assert "not-a-sample.tif" in res.stderr and "frc" in res.stderr  # no repeat/ folder: FRC not scored
-    record = json.loads((tmp_path / "results" / "static" / "partial.json").read_text())["runs"]["quick"]
+    assert "not-a-sample.tif" in res.stderr and "frc" in res.stderr  # asked for, but no repeat/ folder: FRC not scored
+    record = stored(tmp_path / "results", "static", "partial")
     assert "frc" not in record["metrics"] and record["samples"]["static-0001"]["status"] == "failed"
 
 

@@ -1,8 +1,6 @@
 """Suite group `motion`: membership, determinism, manifests, frame ↔ pattern mapping, flow report."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -13,6 +11,8 @@ from simbench.phantoms.flow import flow_statistics
 from simbench.phantoms.motion import TABLE1_FLOW_PX
 from simbench.suites.motion import MotionExtreme, MotionFast, MotionMedium, MotionStatic
 from simbench.suites.static import StaticSuite
+
+from conftest import stored
 
 MOVING = (MotionMedium(), MotionFast(), MotionExtreme())
 #: relative tolerance of the regime flow statistics against Table 1 (the issue's acceptance)
@@ -108,8 +108,7 @@ def test_group_leaderboard_from_the_command_line(tmp_path, capsys):
 
     assert main(["run", "--method", "widefield", "--suite", "motion/extreme", "--size", "quick",
                  "--results", str(tmp_path), "--no-progress"]) == 0
-    record = json.loads((tmp_path / "motion" / "extreme" / "widefield.json").read_text())
-    rows = record["runs"]["quick"]["samples"].values()
+    rows = stored(tmp_path, "motion/extreme", "widefield")["samples"].values()
     measured = load_manifest("motion-extreme")["measurements"]
     assert all(row["meta"]["flow"] == measured[row["id"]]["flow"] for row in rows)
     capsys.readouterr()

@@ -7,6 +7,7 @@ stay fast and never import torch.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from simbench.cli import (
     plugins,
     reconstruct,
     report,
+    results,
     run,
     score,
     simulate,
@@ -30,7 +32,7 @@ from simbench.cli import (
 from simbench.errors import SimbenchError
 
 SUBCOMMANDS = (run, listing, leaderboard, compare, check, report, reconstruct, simulate, score, measure, mock_run,
-               plugins, manifest, train)
+               plugins, manifest, train, results)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.
@@ -45,6 +47,7 @@ examples:
   simbench leaderboard --suite static --format md
   simbench compare widefield wiener --suite static  paired significance tests
   simbench check --suite static --size quick      regression gate against leaderboards/results
+  simbench results list                           stored records (older settings are kept)
   simbench plugins                                installed plugins and any that failed to load
   simbench train --method mlsim --suite static    train a learned method on the train pool
   simbench mock-run --method mymethod             check a method's contract in seconds
@@ -82,6 +85,17 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _report_warnings() -> None:
+    """Warnings of the ``simbench`` logger (e.g. unreadable result files) as one stderr line each."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("simbench: warning: %(message)s"))
+    logger = logging.getLogger("simbench")
+    logger.handlers = [handler]
+    logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -89,11 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     signal.signal(signal.SIGTERM, _terminate)
+    _report_warnings()
     try:
         return int(args.func(args) or 0)
     except SimbenchError as exc:
         print(f"simbench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader (e.g. `| head`) has gone: nothing more to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so that the exit flush does not fail again
+        return 0
     except KeyboardInterrupt:
         print("simbench: interrupted; finished work is saved — rerun the same command to resume",
               file=sys.stderr)

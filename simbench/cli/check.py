@@ -10,7 +10,8 @@ HELP = """\
 Rerun committed baseline runs and fail (exit status 1) when a method got worse.
 
 For every (suite, method) with a baseline record of the given size under
-BASELINE/<suite>/<method>.json, the method is rerun on the suite (into a
+BASELINE/<suite>/<method>/ (or an earlier BASELINE/<suite>/<method>.json; the
+newest record of that size), the method is rerun on the suite (into a
 temporary results directory, or --results DIR) and the mean of every metric
 over the samples scored in both runs is compared with the baseline's,
 direction-aware (↑ higher is better, ↓ lower is better, ◎ closer to the

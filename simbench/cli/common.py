@@ -37,6 +37,19 @@ def add_suite_option_argument(parser: argparse.ArgumentParser) -> None:
                              "non-default options change the suite's content hash")
 
 
+def add_metric_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metric", action="append", default=[], metavar="NAME",
+                        help="also score this optional metric of the suite (repeatable or comma-separated; "
+                             "`simbench list --suites -v` shows each suite's optional metrics). Repeat-based "
+                             "metrics (frc, oob_repeat) need a second reconstruction of an independent noise "
+                             "realisation of every sample: about twice the method's time")
+
+
+def parse_metric_names(texts: list[str]) -> tuple[str, ...]:
+    """``["frc,consistency", "oob_repeat"]`` → ``("frc", "consistency", "oob_repeat")``."""
+    return tuple(name.strip() for text in texts for name in text.split(",") if name.strip())
+
+
 def parse_suite_options(texts: list[str]) -> dict[str, str]:
     """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``."""
     from simbench.errors import SimbenchError

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from simbench.harness.results import RunRecord
@@ -45,13 +45,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=execute)
 
 
+def _record(registry: Any, results: Path, suite: Any, key: str, size: str, method: str) -> Any:
+    """The newest ``key`` record of ``method`` on ``suite``; else an error with a did-you-mean and a way on."""
+    from simbench.errors import SimbenchError, UnknownNameError
+    from simbench.harness.results import load_record, result_path, scan
+
+    record = load_record(result_path(results, suite.name, method), key)
+    if record is not None:
+        return record
+    stored = sorted({r.data["method"] for r in scan(results, suite.name).records if r.key == key})
+    if method not in registry.methods and method not in stored:
+        raise UnknownNameError("method", method, set(registry.methods) | set(stored))
+    cls = registry.methods.get(method)
+    if cls is None:
+        way = "score its predictions with `simbench score` first"
+    elif suite.modality not in cls.modalities:
+        way = f"it cannot run on it ({method} takes {', '.join(cls.modalities)}, the suite is {suite.modality})"
+    else:
+        way = f"run `simbench run --method {method} --suite {suite.name} --size {size}` first"
+    have = f" (results there: {', '.join(stored)})" if stored else ""
+    raise SimbenchError(f"no {suite.name} [{key}] results for {method!r} under {results}{have}; {way}")
+
+
 def execute(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from simbench.cli.common import load_registry
     from simbench.errors import SimbenchError
     from simbench.harness.ranking import effective_directions
-    from simbench.harness.results import default_results_dir, load_record, result_path, run_key
+    from simbench.harness.results import default_results_dir, run_key
 
     if not 0 < args.alpha < 1:
         raise SimbenchError(f"--alpha must be between 0 and 1; got {args.alpha}")
@@ -60,14 +82,7 @@ def execute(args: argparse.Namespace) -> int:
     for suite in registry.suite_group(args.suite):
         suite.n_samples(args.size)  # unknown size → error
         key = run_key(args.size, suite.default_seed, suite.default_seed)
-        records = []
-        for method in (args.method_a, args.method_b):
-            record = load_record(result_path(results, suite.name, method), key)
-            if record is None:
-                raise SimbenchError(f"no {suite.name} [{key}] results for {method!r} in "
-                                    f"{result_path(results, suite.name, method)}; run `simbench run --method "
-                                    f"{method} --suite {suite.name} --size {args.size}` first")
-            records.append(record)
+        records = [_record(registry, results, suite, key, args.size, m) for m in (args.method_a, args.method_b)]
         a, b = (r.samples for r in records)
         paired = [sid for sid in a if a[sid]["status"] == "ok" and b.get(sid, {}).get("status") == "ok"]
         if len(paired) < 2:

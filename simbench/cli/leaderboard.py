@@ -18,7 +18,9 @@ results always give the same table), (k/n) when only k of the n samples gave a
 valid value, and for ◎ the mean relative error to the target. Also: coverage
 (samples scored / samples), milliseconds per sample (reconstruction only), and
 flags for failed samples, incomplete runs, stale results (scored on another
-version of the suite) and per metric the flagged and NaN values.
+version of the suite) and per metric the flagged and NaN values. Where a method has
+several records with the same label (e.g. made by older versions), the newest is
+shown and the others are counted in a warning (`simbench results list` shows them all).
 
 examples:
   simbench leaderboard --suite static
@@ -44,6 +46,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=execute)
 
 
+def note_older(results: Path, suite: str | None) -> None:
+    """Say when tables hide older records (other settings of the same suite, method and label)."""
+    from simbench.cli.common import warn
+    from simbench.harness.results import scan
+
+    older = scan(results, suite).older()
+    if older:
+        warn(f"{len(older)} older record(s) made with other settings are not shown (tables show the newest per "
+             f"suite, method and label); see `simbench results list --results {results}`")
+
+
 def execute(args: argparse.Namespace) -> int:
     from simbench.cli.common import current_hashes, load_registry
     from simbench.errors import SimbenchError
@@ -59,6 +72,7 @@ def execute(args: argparse.Namespace) -> int:
         registry.suite_group(args.suite)  # a suite or a group (motion, axial); unknown → did-you-mean error
     text = render(results, args.suite, args.format, current_hashes(registry), order=list(registry.suites),
                   registry=registry)
+    note_older(results, args.suite)
     if args.plot:
         try:
             print(f"wrote {plot_sweeps(results, args.suite, args.plot)}")

@@ -50,7 +50,7 @@ def execute(args: argparse.Namespace) -> int:
     from simbench.errors import SimbenchError
     from simbench.harness.digest import content_hash
     from simbench.harness.manifest import blas_kernel, load_manifest, manifest_path_in_source
-    from simbench.harness.results import atomic_write_json
+    from simbench.harness.jsonfile import atomic_write_json
 
     registry = load_registry(args)
     suite = registry.suite(args.suite)

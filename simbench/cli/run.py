@@ -2,25 +2,32 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
 HELP = """\
 Run one or more methods on a suite. Each (method, sample) result is saved as
-soon as it is computed in RESULTS/<suite>/<method>.json, so an interrupted run
-(Ctrl-C, kill) resumes where it stopped when you rerun the same command.
-A sample whose method raises or returns a wrong shape or NaN is recorded as
-failed with its error; the run goes on and exits with status 1 at the end.
+soon as it is computed, in the record of this configuration under
+RESULTS/<suite>/<method>/, so an interrupted run (Ctrl-C, kill) resumes where it
+stopped when you rerun the same command. A run with other settings (method
+version or weights, suite version, seed, options, metric convention) writes a
+new record beside the old ones: nothing finished is replaced (see
+`simbench results`). A sample whose method raises, returns a wrong shape or NaN,
+or runs past --timeout is recorded as failed with its error; the run goes on and
+exits with status 1 at the end. Failed samples are kept on a rerun unless
+--retry-failed is given.
 
 examples:
   simbench run --method widefield --suite static
   simbench run --method widefield,mymethod --suite static --size quick
   simbench run --method widefield --suite static --metric-convention paper
+  simbench run --method mymethod --suite static --size quick --timeout 60
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from simbench.cli.common import add_suite_option_argument
+    from simbench.cli.common import add_metric_argument, add_suite_option_argument
     from simbench.harness.results import DEFAULT_RESULTS_DIR, ENV_RESULTS
 
     p = sub.add_parser("run", help="benchmark methods on a suite", description=HELP,
@@ -36,12 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric-convention", choices=("normalised", "paper"), default="normalised",
                    help="normalised (default): percentile-normalised target, prediction fitted by least "
                         "squares; paper: VSR-SIM's 8-bit, 4-px-crop evaluation")
-    p.add_argument("--metric", action="append", default=[], metavar="NAME",
-                   help="also score this optional metric of the suite (repeatable or comma-separated; "
-                        "`simbench list -v` shows each suite's optional metrics). Repeat-based metrics (frc, "
-                        "consistency) reconstruct a second noise realisation of every sample: about twice "
-                        "the method's time")
+    add_metric_argument(p)
     p.add_argument("--retry-failed", action="store_true", help="recompute samples that failed before")
+    p.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS",
+                   help="stop a sample's method after this many seconds (it then runs in a child process that "
+                        "is killed) and record the sample as failed with a timeout; default: no limit")
     p.add_argument("--oracle-params", action="store_true",
                    help="give methods the true (simulated) pattern parameters instead of the nominal ones, "
                         "so estimating methods skip estimation; recorded in the results")
@@ -51,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from simbench.cli.common import current_hashes, load_registry, parse_suite_options, warn
+    from simbench.cli.common import current_hashes, load_registry, parse_metric_names, parse_suite_options, warn
+    from simbench.cli.leaderboard import note_older
     from simbench.harness import runner
     from simbench.harness.leaderboard import render
     from simbench.harness.results import default_results_dir
@@ -67,15 +74,20 @@ def execute(args: argparse.Namespace) -> int:
             suite=suite.name, size=args.size, seed=args.seed, results_dir=results_dir,
             metric_config=MetricConfig(convention=args.metric_convention),
             retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params,
-            suite_options=parse_suite_options(args.suite_opt),
-            extra_metrics=tuple(m.strip() for text in args.metric for m in text.split(",") if m.strip()))
+            suite_options=parse_suite_options(args.suite_opt), timeout_s=args.timeout,
+            extra_metrics=parse_metric_names(args.metric))
         outcome = runner.run(registry, request, warn=warn)
         records += outcome.records
-        for name, count in outcome.computed.items():
-            print(f"{name} on {suite.name}: {count} new sample(s) computed, results in "
-                  f"{results_dir / suite.name / (name + '.json')}", file=sys.stderr)
+        for record in outcome.records:
+            name = record.data["method"]
+            print(f"{name} on {suite.name}: {outcome.counts[name].describe()}; results in {record.path}",
+                  file=sys.stderr)
+            if outcome.counts[name].kept_failed:
+                warn(f"{name} on {suite.name}: {outcome.counts[name].kept_failed} sample(s) that failed in an "
+                     "earlier run were not computed again (add --retry-failed to retry them)")
     print(render(results_dir, args.suite, "plain", current_hashes(registry), order=list(registry.suites),
                  registry=registry, key=records[0].key), end="")
+    note_older(results_dir, args.suite)
     status = 0
     for record in records:
         errors = sorted({r["error"] for r in record.samples.values() if r["status"] == "failed"})
@@ -85,3 +97,10 @@ def execute(args: argparse.Namespace) -> int:
             status = 1
     return status
 
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse type; its name is in argparse's message)."""
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value

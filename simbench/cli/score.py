@@ -7,16 +7,18 @@ from pathlib import Path
 
 HELP = """\
 Score reconstructions made elsewhere (fairSIM in Fiji, a MATLAB pipeline) on a
-suite, into a normal result file RESULTS/<suite>/NAME.json that enters the
-leaderboard next to the methods run by simbench.
+suite, into a normal result record under RESULTS/<suite>/NAME/ that enters the
+leaderboard next to the methods run by simbench (other predictions under the
+same name make another record; the newest is shown). NAME must be letters,
+digits, '.', '_' or '-'.
 
   1. simbench simulate --suite static --size quick -o data/     the benchmark's raw frames
   2. reconstruct data/raw/<id>.tif        → DIR/<id>.tif          (on the target grid: 2× the
      reconstruct data/raw-repeat/<id>.tif → DIR/repeat/<id>.tif    raw frames, float or integer TIFF)
   3. simbench score --suite static --size quick --predictions DIR --name fairsim
 
-Without DIR/repeat/ the repeat-based metrics (FRC between two noise
-realisations) are left out. Every sample is regenerated and scored exactly as
+Repeat-based metrics asked for with --metric (FRC between two noise
+realisations) need DIR/repeat/; without it they are left out. Every sample is regenerated and scored exactly as
 `simbench run` scores it. Missing, unreadable or mis-shaped files are reported
 one by one (those samples are recorded as failed: exit status 1); files that
 match no sample id are listed and ignored.
@@ -28,7 +30,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from simbench.cli.common import add_suite_option_argument
+    from simbench.cli.common import add_metric_argument, add_suite_option_argument
     from simbench.harness.results import DEFAULT_RESULTS_DIR, ENV_RESULTS
 
     p = sub.add_parser("score", help="score TIFF reconstructions made by other tools", description=HELP,
@@ -42,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=None,
                    help=f"results directory (default: ${ENV_RESULTS} or ./{DEFAULT_RESULTS_DIR})")
     add_suite_option_argument(p)
+    add_metric_argument(p)
     p.set_defaults(func=execute)
 
 
@@ -53,7 +56,7 @@ def _listing(kind: str, names: list[str], limit: int = 10) -> str:
 def execute(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from simbench.cli.common import load_registry, parse_suite_options, warn
+    from simbench.cli.common import load_registry, parse_metric_names, parse_suite_options, warn
     from simbench.harness.results import default_results_dir
     from simbench.harness.runner import RunRequest
     from simbench.harness.scoring import score_predictions
@@ -61,7 +64,8 @@ def execute(args: argparse.Namespace) -> int:
     registry = load_registry(args)
     request = RunRequest(methods=[args.name], suite=args.suite, size=args.size, seed=args.seed,
                          results_dir=args.results or default_results_dir(),
-                         suite_options=parse_suite_options(args.suite_opt))
+                         suite_options=parse_suite_options(args.suite_opt),
+                         extra_metrics=parse_metric_names(args.metric))
     report = score_predictions(registry, request, args.predictions,
                                progress=lambda it: tqdm(it, desc=f"{args.suite}/{args.size}", disable=None))
     rows = report.record.samples.values()

@@ -40,7 +40,7 @@ def execute(args: argparse.Namespace) -> int:
     from simbench.cli.common import load_registry, parse_suite_options
     from simbench.harness import manifest
     from simbench.harness.digest import content_hash, jsonable, sample_digest
-    from simbench.harness.results import atomic_write_json
+    from simbench.harness.jsonfile import atomic_write_json
     from simbench.io import write_image
 
     registry = load_registry(args)

@@ -205,7 +205,9 @@ def compare(baseline: RunRecord, current: RunRecord, tolerances: dict[str, Toler
 def _baseline_methods(request: CheckRequest, suite: Suite) -> list[str]:
     if request.methods is not None:
         return request.methods
-    return sorted(p.stem for p in (Path(request.baseline_dir) / suite.name).glob("*.json"))
+    folder = Path(request.baseline_dir) / suite.name
+    return sorted({p.stem for p in folder.glob("*.json")} | {p.name for p in folder.iterdir() if p.is_dir()}
+                  if folder.is_dir() else set())
 
 
 def _suites(registry: Registry, request: CheckRequest) -> list[Suite]:

@@ -1,9 +1,11 @@
 """Run methods on a suite: generate each sample once, reconstruct, validate, score, record.
 
 The work is a list of independent (method, sample) tasks.  Each finished
-task is written to its result file at once (atomically), so an interrupted
-run resumes without recomputing anything that finished.  A task that fails
-becomes a row with its error; the run goes on.
+task is added to its record in the results store at once (atomically, never
+overwriting a finished sample), so an interrupted run resumes without
+recomputing anything that finished; a run with other settings writes a new
+record.  Identical runs started together share the work through per-sample
+claims.  A task that fails becomes a row with its error; the run goes on.
 """
 from __future__ import annotations
 
@@ -12,17 +14,17 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from simbench.errors import InvalidOutputError, SimbenchError
-from simbench.harness import manifest
+from simbench.harness import claims, manifest, results, store
 from simbench.harness.digest import content_hash, jsonable, sample_digest
 from simbench.harness.provenance import provenance
-from simbench.harness.results import RunRecord, load_record, result_path, run_key
+from simbench.harness.results import RunRecord, now, run_key
+from simbench.harness.timeout import SampleTimeout, call_with_timeout
 from simbench.method import Method
 from simbench.metrics.base import Measurement, Metric, MetricConfig, ScoreInput
 from simbench.plugin.manager import Registry
@@ -48,19 +50,49 @@ class RunRequest:
     suite_options: dict[str, str] = field(default_factory=dict)
     #: metrics scored beyond the suite's defaults (``--metric``; from ``Suite.extra_metrics``)
     extra_metrics: tuple[str, ...] = ()
+    #: ``--timeout``: seconds a sample may take (its method runs in a child process, killed after); None: no limit
+    timeout_s: float | None = None
+
+
+@dataclass
+class Counts:
+    """What happened to one method's samples in one invocation."""
+
+    #: computed now and scored
+    computed: int = 0
+    #: computed now and failed (or timed out)
+    failed: int = 0
+    #: recorded as skipped now (the method cannot take this suite's samples)
+    skipped: int = 0
+    #: finished before this invocation (resumed), any status
+    done: int = 0
+    #: failed before and not computed again (no ``--retry-failed``)
+    kept_failed: int = 0
+    #: finished meanwhile by another run writing the same record
+    by_other: int = 0
+
+    def describe(self) -> str:
+        """``4 computed, 2 failed, 0 already done`` (and skipped / by another run when there are any)."""
+        parts = [f"{self.computed} computed", f"{self.failed} failed"]
+        parts += [f"{self.skipped} skipped"] if self.skipped else []
+        parts.append(f"{self.done} already done")
+        parts += [f"{self.by_other} by another run"] if self.by_other else []
+        return ", ".join(parts)
 
 
 @dataclass
 class RunOutcome:
     records: list[RunRecord]
-    #: method → number of failed samples
+    #: method → number of failed samples in its record
     failed: dict[str, int]
-    #: method → number of samples computed in this invocation (not resumed)
+    #: method → number of samples computed and scored in this invocation (not resumed, not failed)
     computed: dict[str, int]
+    #: method → the full tally of this invocation
+    counts: dict[str, Counts] = field(default_factory=dict)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+#: seconds between looks at a sample that another run is computing
+POLL_S = 0.5
 
 
 def as_image(output: Any, expected_shape: tuple[int, ...]) -> tuple[np.ndarray, dict[str, Any]]:
@@ -95,14 +127,13 @@ class _MethodRun:
         self.instance: Method | None = None
         self.init_error = ""
         self.skip_reason = ""
-        self.computed = 0
+        self.counts = Counts()
+        for row in record.samples.values():
+            self.counts.done += not self.needs(row["id"])
+            self.counts.kept_failed += row["status"] == "failed" and not retry_failed
         if suite.requires_any_pattern_order and not cls.accepts_any_pattern_order:
             self.skip_reason = (f"method {cls.name!r} does not declare accepts_any_pattern_order; suite "
                                 f"{suite.name!r} presents the patterns in varying order")
-            return
-        if record.data["suite_modality"] not in cls.modalities:
-            self.init_error = (f"method {cls.name!r} does not accept modality {record.data['suite_modality']!r} "
-                               f"(it accepts {', '.join(cls.modalities)})")
             return
         try:
             self.instance = cls()
@@ -116,6 +147,33 @@ class _MethodRun:
         row = self.record.samples.get(sample_id)
         return row is None or (self.retry_failed and row["status"] == "failed")
 
+    def adopt(self, sample_id: str) -> bool:
+        """Take the sample's row from the store when another run stored it meanwhile; True if so."""
+        row = store.read_sample(self.record.path, sample_id)
+        retrying = self.retry_failed and row is not None and row["status"] == "failed"
+        if row is None or row == self.record.samples.get(sample_id) or retrying:
+            return False
+        self.record.samples[sample_id] = row
+        self.record.stored.add(sample_id)
+        self.counts.by_other += 1
+        return True
+
+    def keep(self, sample_id: str, index: int, row: dict[str, Any]) -> None:
+        """Add the row to the record; a row another run stored first wins (ours is dropped)."""
+        self.record.samples[sample_id] = row
+        if self.record.save_sample(sample_id, index):
+            tally = {"ok": "computed", "failed": "failed", "skipped": "skipped"}[row["status"]]
+            setattr(self.counts, tally, getattr(self.counts, tally) + 1)
+        else:
+            self.adopt(sample_id)
+
+
+def check_modality(cls: type[Method], suite: Suite) -> None:
+    """Refuse, before any sample is made, a method that cannot take the suite's data."""
+    if suite.modality not in cls.modalities:
+        raise SimbenchError(f"method {cls.name!r} does not accept modality {suite.modality!r} of suite "
+                            f"{suite.name!r} (it accepts {', '.join(cls.modalities)})")
+
 
 def method_identity(cls: type[Method], registry: Registry) -> dict[str, Any]:
     """How a record names the method that made it: name, version, the digests of its artifacts
@@ -128,9 +186,9 @@ def method_identity(cls: type[Method], registry: Registry) -> dict[str, Any]:
 def new_record(identity: dict[str, Any], suite: Suite, request: RunRequest, seed: int, metrics: list[Metric],
                registry: Registry, expected: manifest.SizeManifest | None) -> RunRecord:
     """An empty record for ``identity`` (see :func:`method_identity`) at its place under ``request.results_dir``."""
-    path = result_path(request.results_dir, suite.name, identity["method"])
-    key = run_key(request.size, seed, suite.default_seed, request.oracle_params, suite.changed_options())
-    return RunRecord(path, key, {
+    key = run_key(request.size, seed, suite.default_seed, request.oracle_params, suite.changed_options(),
+                  request.metric_config.to_dict())
+    return results.new_record(request.results_dir, key, {
         **identity,
         "suite": suite.name,
         "suite_version": suite.version,
@@ -147,33 +205,26 @@ def new_record(identity: dict[str, Any], suite: Suite, request: RunRequest, seed
         "oracle_params": request.oracle_params,
         "suite_options": jsonable(suite.changed_options()),
         "provenance": provenance(registry.distributions()),
-        "created": _now(),
-        "updated": _now(),
+        "created": now(),
+        "updated": now(),
         "samples": {},
     })
-
-
-def _compatible(old: RunRecord, new: RunRecord) -> bool:
-    keys = ("method_version", "method_artifacts", "suite_version", "seed", "size", "n_samples", "metrics", "metric_config",
-            "oracle_params", "suite_options")
-    # records written before artifacts were recorded: none (classical methods have none)
-    absent = {"method_artifacts": {}}
-    return all(old.data.get(k, absent.get(k)) == new.data.get(k, absent.get(k)) for k in keys)
 
 
 def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int, metrics: list[Metric],
                  registry: Registry, expected: manifest.SizeManifest | None,
                  warn: Callable[[str], None]) -> RunRecord:
-    fresh = new_record(method_identity(cls, registry), suite, request, seed, metrics, registry, expected)
-    path = fresh.path
-    old = load_record(path, fresh.key)
-    if old is None:
-        return fresh
-    if not _compatible(old, fresh):
-        warn(f"{path} [{fresh.key}] was made with other settings (method/suite version, seed or metrics); starting it afresh")
-        return fresh
-    old.data["provenance"] = fresh.data["provenance"]
-    return old
+    """The stored record of this configuration (to resume), or a new one beside records of other settings."""
+    record = results.open_record(new_record(method_identity(cls, registry), suite, request, seed, metrics,
+                                            registry, expected))
+    others = results.others(record) if not record.stored else []
+    if any(r.legacy for r in others):
+        warn(f"{cls.name} on {suite.name} [{record.key}]: results in the earlier single-file format are kept and not "
+             f"resumed from (`simbench results migrate` lets runs resume from them); this run writes {record.path}")
+    elif others:
+        warn(f"{cls.name} on {suite.name} [{record.key}]: results made with other settings (method or suite "
+             f"version, weights, metrics) are kept; this run writes a new record, {record.path}")
+    return record
 
 
 def score_into(row: dict[str, Any], metrics: list[Metric], inputs: ScoreInput, *, prefix: str = "") -> None:
@@ -203,6 +254,57 @@ def score_into(row: dict[str, Any], metrics: list[Metric], inputs: ScoreInput, *
             row.pop(name, None)
 
 
+@dataclass
+class _Work:
+    """The samples of one run, made on demand, and the tasks done on them."""
+
+    suite: Suite
+    request: RunRequest
+    seed: int
+    expected: manifest.SizeManifest | None
+    metrics: list[Metric]
+    bar: Any
+
+    def sample(self, index: int) -> tuple[Sample, str, dict[str, Any]]:
+        """(sample with its measurements, digest checked against the manifest, the target's
+        reference fields: :func:`reference_scores`)."""
+        sample = self.suite.make_sample(index, self.request.size, self.seed)
+        digest = sample_digest(sample)
+        manifest.check_digest(self.suite, self.expected, sample.id, digest)
+        measured = self.expected.measurements.get(sample.id) if self.expected is not None else None
+        if measured is None:
+            self.bar.set_postfix_str("measuring the sample", refresh=True)
+            measured = self.suite.measure(index, self.request.size, self.seed)
+        sample = dataclasses.replace(sample, meta={**sample.meta, **measured})
+        return sample, digest, reference_scores(sample, self.metrics, self.request.metric_config)
+
+    def do(self, index: int, runs: list[_MethodRun]) -> list[_MethodRun]:
+        """Compute ``index`` for the runs that still need it and can claim it; returns the runs whose
+        claim another live run holds (to wait for)."""
+        sid = self.suite.sample_id(index)
+        mine, elsewhere = [], []
+        for r in (r for r in runs if r.needs(sid)):
+            if not claims.claim(r.record.path, sid):
+                elsewhere.append(r)
+            elif r.adopt(sid):  # finished by another run before we claimed it
+                claims.release(r.record.path, sid)
+                self.bar.update()
+            else:
+                mine.append(r)
+        if not mine:
+            return elsewhere
+        try:
+            sample, digest, reference = self.sample(index)
+            for r in mine:
+                self.bar.set_postfix_str(r.cls.name, refresh=False)
+                r.keep(sid, index, {**_run_task(r, sample, digest, self.metrics, self.request), **reference})
+                self.bar.update()
+        finally:
+            for r in mine:
+                claims.release(r.record.path, sid)
+        return elsewhere
+
+
 def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = lambda s: None) -> RunOutcome:
     """Execute ``request``; raises :class:`SimbenchError` on bad input before any work starts."""
     suite = registry.suite(request.suite).configured(request.suite_options)
@@ -210,6 +312,8 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
     if not request.methods:
         raise SimbenchError("no method given")
     classes = [registry.method(name) for name in request.methods]
+    for cls in classes:
+        check_modality(cls, suite)
     metrics = [registry.metric(name) for name in suite.metric_names(request.extra_metrics)]
     seed = suite.default_seed if request.seed is None else request.seed
     expected = manifest.expected(suite, request.size, seed)
@@ -224,33 +328,19 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
     todo = sum(r.needs(suite.sample_id(i)) for r in runs for i in range(n))
     with tqdm(total=todo, desc=f"{suite.name}/{request.size}", unit="task", disable=not request.progress or None,
               dynamic_ncols=True) as bar:
-        for index in range(n):
-            sid = suite.sample_id(index)
-            pending = [r for r in runs if r.needs(sid)]
-            if not pending:
-                continue
-            sample = suite.make_sample(index, request.size, seed)
-            digest = sample_digest(sample)
-            manifest.check_digest(suite, expected, sid, digest)
-            measured = expected.measurements.get(sid) if expected is not None else None
-            if measured is None:
-                bar.set_postfix_str("measuring the sample", refresh=True)
-                measured = suite.measure(index, request.size, seed)
-            sample = dataclasses.replace(sample, meta={**sample.meta, **measured})
-            reference = reference_scores(sample, metrics, request.metric_config)
-            for r in pending:
-                bar.set_postfix_str(r.cls.name, refresh=False)
-                r.record.samples[sid] = {**_run_task(r, sample, digest, metrics, request), **reference}
-                r.record.data["updated"] = _now()
-                r.record.save()
-                r.computed += 1
-                bar.update()
+        work = _Work(suite, request, seed, expected, metrics, bar)
+        waiting = {index: elsewhere for index in range(n) if (elsewhere := work.do(index, runs))}
+        while waiting:  # samples another live run is computing: take its rows, or take over a stale claim
+            time.sleep(POLL_S)
+            waiting = {index: elsewhere for index, waiting_runs in waiting.items()
+                       if (elsewhere := work.do(index, waiting_runs))}
     for r in runs:
         finish(r.record, suite, n, expected)
     return RunOutcome(records=[r.record for r in runs],
                       failed={r.cls.name: sum(row["status"] == "failed" for row in r.record.samples.values())
                               for r in runs},
-                      computed={r.cls.name: r.computed for r in runs})
+                      computed={r.cls.name: r.counts.computed for r in runs},
+                      counts={r.cls.name: r.counts for r in runs})
 
 
 def reference_scores(sample: Sample, metrics: list[Metric], config: MetricConfig) -> dict[str, Any]:
@@ -287,12 +377,19 @@ def _run_task(r: _MethodRun, sample: Sample, digest: str, metrics: list[Metric],
         row.update(status="failed", error=r.init_error)
         return row
     instance = r.instance
+    deadline = None if request.timeout_s is None else time.monotonic() + request.timeout_s
 
     def reconstruct(repeat: bool) -> Any:
         raw = sample.raw_repeat if repeat else sample.raw
-        return instance.reconstruct(oracle_raw(raw, sample.truth) if request.oracle_params else raw)
+        raw = oracle_raw(raw, sample.truth) if request.oracle_params else raw
+        if deadline is None:
+            return instance.reconstruct(raw)
+        return call_with_timeout(lambda: instance.reconstruct(raw), deadline - time.monotonic())
 
-    return evaluate(row, sample, metrics, request.metric_config, reconstruct)
+    row = evaluate(row, sample, metrics, request.metric_config, reconstruct)
+    if row["status"] == "failed" and row["error"].startswith(f"{SampleTimeout.__name__}: "):
+        row["error"] = f"timeout after {request.timeout_s:g} s: " + row["error"].split(": ", 1)[1]
+    return row
 
 
 def evaluate(row: dict[str, Any], sample: Sample, metrics: list[Metric], config: MetricConfig,

@@ -8,6 +8,7 @@ runner's own code into a normal result record, so it enters the leaderboard.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 from simbench.errors import SimbenchError
 from simbench.harness import manifest, runner
 from simbench.harness.digest import sample_digest
+from simbench.harness.names import check_name
 from simbench.harness.results import RunRecord
 from simbench.plugin.manager import Registry
 from simbench.types import Sample
@@ -43,6 +45,17 @@ def _tiffs(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
         return {}
     return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in TIFF_SUFFIXES}
+
+
+def _files_digest(paths: list[Path]) -> str:
+    """sha256 over the files' names and contents: other predictions under the same name are another record."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(f"{path.parent.name}/{path.name}\0".encode())
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def _reader(sample: Sample, files: dict[str, Path], repeat_files: dict[str, Path], folder: Path,
@@ -75,6 +88,7 @@ def score_predictions(registry: Registry, request: runner.RunRequest, prediction
                       progress: Callable[[Any], Any] = iter) -> ScoreReport:
     """Score ``predictions`` on ``request.suite`` as a record named ``request.methods[0]``."""
     (name,) = request.methods
+    check_name("result", name)
     if name in registry.methods:
         raise SimbenchError(f"--name {name!r} is an installed method; choose another name for external results")
     if not predictions.is_dir():
@@ -84,7 +98,9 @@ def score_predictions(registry: Registry, request: runner.RunRequest, prediction
     seed = suite.default_seed if request.seed is None else request.seed
     expected = manifest.expected(suite, request.size, seed)
     metrics = [registry.metric(m) for m in suite.metric_names(request.extra_metrics)]
-    identity = {"method": name, "method_version": "external", "method_distribution": None}
+    files, repeat_files = _tiffs(predictions), _tiffs(predictions / REPEAT_DIR)
+    identity = {"method": name, "method_version": "external", "method_distribution": None,
+                "method_artifacts": {"predictions_sha256": _files_digest([*files.values(), *repeat_files.values()])}}
     report = ScoreReport(runner.new_record(identity, suite, request, seed, metrics, registry, expected))
     if not (predictions / REPEAT_DIR).is_dir():
         report.unscored = [m.name for m in metrics if m.needs_repeat]
@@ -92,7 +108,6 @@ def score_predictions(registry: Registry, request: runner.RunRequest, prediction
         report.record.data["metrics"] = {k: v for k, v in report.record.data["metrics"].items()
                                          if k not in report.unscored}
     report.record.data["predictions"] = str(predictions.resolve())
-    files, repeat_files = _tiffs(predictions), _tiffs(predictions / REPEAT_DIR)
     ids = [suite.sample_id(i) for i in range(n)]
     report.extra = ([f"{files[k].name}" for k in sorted(set(files) - set(ids))]
                     + [f"{REPEAT_DIR}/{repeat_files[k].name}" for k in sorted(set(repeat_files) - set(ids))])

@@ -62,13 +62,15 @@ def write_card(path: Path, card: dict[str, Any]) -> None:
 
 def read_card(weights: Path) -> dict[str, Any] | None:
     """The model card of ``weights``, or None when there is none."""
+    from simbench.harness.jsonfile import read_json
+
     path = card_path(weights)
     if not path.exists():
         return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise SimbenchError(f"model card {path} is not valid JSON: {exc}") from None
+    card = read_json(path, "model card")
+    if not isinstance(card, dict):
+        raise SimbenchError(f"{path}: not a model card (a JSON {type(card).__name__}, expected an object)")
+    return card
 
 
 def verify(weights: Path, card: dict[str, Any] | None, require_card: bool) -> str:
@@ -101,8 +103,9 @@ def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         meta = json.loads(header[_META_KEY])
     except json.JSONDecodeError as exc:
         raise SimbenchError(f"{path}: unreadable simbench metadata ({exc})") from None
-    if meta.get("format") != FORMAT:
-        raise SimbenchError(f"{path}: weights format {meta.get('format')!r}, this simbench reads {FORMAT}")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise SimbenchError(f"{path}: weights format {str(found)[:20]!r}, this simbench reads {FORMAT}")
     return state, meta
 
 

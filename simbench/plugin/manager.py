@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 import pluggy
 
-from simbench.errors import PluginLoadError, UnknownNameError
+from simbench.errors import PluginLoadError, SimbenchError, UnknownNameError
+from simbench.harness.names import check_name, check_suite_name
 from simbench.plugin import spec
 
 ENTRY_POINT_GROUP = "simbench"
@@ -100,13 +101,24 @@ def _validate_method(obj: Any) -> str:
         return f"simbench_methods returned {obj!r}, not a subclass of simbench.Method"
     if not getattr(obj, "name", None) or not getattr(obj, "modalities", None):
         return f"method class {obj.__name__} must set `name` and `modalities`"
+    return _unsafe(check_name, "method", obj.name)
+
+
+def _unsafe(check: Any, *args: Any) -> str:
+    """The problem with a name used as a file name, or ''."""
+    try:
+        check(*args)
+    except SimbenchError as exc:
+        return str(exc)
     return ""
 
 
 def _validate_suite(obj: Any) -> str:
     from simbench.suites.base import Suite
 
-    return "" if isinstance(obj, Suite) else f"simbench_suites returned {obj!r}, not a simbench.Suite"
+    if not isinstance(obj, Suite):
+        return f"simbench_suites returned {obj!r}, not a simbench.Suite"
+    return _unsafe(check_suite_name, obj.name)
 
 
 def _validate_metric(obj: Any) -> str:
