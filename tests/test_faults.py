@@ -21,7 +21,10 @@ from simbench.harness.leaderboard import render
 from simbench.harness.results import scan
 from simbench.metrics.base import MetricConfig
 
-from conftest import inject_methods, make_distribution, run_cli, stored
+from conftest import ROOT, inject_methods, make_distribution, run_cli, stored
+
+#: static quick results of widefield and wiener in the earlier single-file format (as committed before the store)
+LEGACY = ROOT / "tests" / "data" / "legacy-results"
 
 FAULTY = """
 import os, time
@@ -251,10 +254,8 @@ def test_a_2d_method_on_a_3d_suite_is_refused_before_any_sample(tmp_path):
 def test_migrating_committed_results_keeps_every_value(tmp_path):
     import shutil
 
-    from conftest import ROOT
-
     results = tmp_path / "results"
-    shutil.copytree(ROOT / "leaderboards" / "results" / "static", results / "static")
+    shutil.copytree(LEGACY / "static", results / "static")  # files of the earlier single-file format
     before = run_cli("leaderboard", "--suite", "static", "--results", str(results), "--format", "md")
     moved = run_cli("results", "migrate", "--results", str(results))
     assert moved.returncode == 0 and "→" in moved.stdout, moved.stderr
@@ -270,10 +271,8 @@ def test_migrating_committed_results_keeps_every_value(tmp_path):
 def test_a_run_beside_an_earlier_single_file_says_it_does_not_resume_from_it(registry, tmp_path):
     import shutil
 
-    from conftest import ROOT
-
     (tmp_path / "static").mkdir()
-    shutil.copy(ROOT / "leaderboards" / "results" / "static" / "widefield.json", tmp_path / "static")
+    shutil.copy(LEGACY / "static" / "widefield.json", tmp_path / "static")
     warnings: list[str] = []
     runner.run(registry, runner.RunRequest(methods=["widefield"], suite="static", size="quick", results_dir=tmp_path,
                                            progress=False), warn=warnings.append)

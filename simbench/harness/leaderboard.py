@@ -198,10 +198,20 @@ def _rank_text(value: float) -> str:
     return "—" if pd.isna(value) else str(int(value))
 
 
+def _all_directions(frame: pd.DataFrame) -> dict[str, str]:
+    """Every metric any row of ``frame`` scored, in first-seen order, with its direction (records
+    of one table may score different sets: older records, a reference row, opt-in metrics)."""
+    directions: dict[str, str] = {}
+    for row in frame["directions"]:
+        for name, direction in row.items():
+            directions.setdefault(name, direction)
+    return directions
+
+
 def _display(group: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """One suite: a row per method by rank with its coverage and the ``metrics`` (default:
     every metric, ms/sample and flags)."""
-    directions: dict[str, str] = max(group["directions"], key=len)  # a reference row has fewer
+    directions = _all_directions(group)
     group = _ranked(group)
     table = pd.DataFrame({"rank": [_rank_text(r) for r in group["rank"]], "method": group["method"],
                           "coverage": [f"{a}/{b}" for a, b in zip(group["n_ok"], group["n_total"])]})
@@ -224,7 +234,7 @@ def _display_group(group: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
         part = group[group["suite"] == member].set_index("method")
         label = member.split("/", 1)[1]
         table[f"{label} rank"] = pd.Series({m: _rank_text(r) for m, r in part["rank"].items()})
-        for name, direction in max(part["directions"], key=len).items():
+        for name, direction in _all_directions(part).items():
             table[f"{label} {name} {ARROWS[direction]}"] = pd.Series(
                 {m: _cell(r, name) for m, r in part.iterrows()})
     flags = group.assign(flag=[f"{s.split('/', 1)[1]}: {f}" if f else "" for s, f in zip(group["suite"], group["flags"])])
