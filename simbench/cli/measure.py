@@ -15,7 +15,7 @@ Measure the resolution of images in nm.
   decorr  decorrelation analysis of a single image (Descloux et al.,
           Nat. Methods 2019).
   fwhm    lateral (x, y) and axial (z) FWHM of the structures in an image or
-          volume from its autocorrelation (Boland et al.; SCIENCE.md §5).
+          volume from its autocorrelation (Boland et al.; docs/metrics.md).
 
 The pixel size comes from --pixel-size (nm) or else from the TIFF's calibration.
 
@@ -55,7 +55,7 @@ FWHM_HELP = """\
 FWHM in nm along x, y and (for a volume) z from the autocorrelation function:
 per axis, the mean-subtracted linear (zero-padded) autocorrelation's central
 profile is fitted with two Gaussians (structure and neighbour terms); the
-narrow one's FWHM / √2 is the structures' FWHM (Boland et al.; SCIENCE.md §5).
+narrow one's FWHM / √2 is the structures' FWHM (Boland et al.; docs/metrics.md).
 The zero lag is left out, so Poisson noise does not bias it. A volume is
 (planes, rows, columns) and needs --z-step.
 

@@ -85,10 +85,13 @@ class RunOutcome:
     records: list[RunRecord]
     #: method → number of failed samples in its record
     failed: dict[str, int]
-    #: method → number of samples computed and scored in this invocation (not resumed, not failed)
-    computed: dict[str, int]
-    #: method → the full tally of this invocation
+    #: method → the tally of this invocation
     counts: dict[str, Counts] = field(default_factory=dict)
+
+    @property
+    def computed(self) -> dict[str, int]:
+        """method → number of samples computed and scored in this invocation (not resumed, not failed)."""
+        return {name: counts.computed for name, counts in self.counts.items()}
 
 
 #: seconds between looks at a sample that another run is computing
@@ -339,7 +342,6 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
     return RunOutcome(records=[r.record for r in runs],
                       failed={r.cls.name: sum(row["status"] == "failed" for row in r.record.samples.values())
                               for r in runs},
-                      computed={r.cls.name: r.counts.computed for r in runs},
                       counts={r.cls.name: r.counts for r in runs})
 
 
