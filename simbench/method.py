@@ -28,6 +28,9 @@ class Method(abc.ABC):
     #: True when ``reconstruct`` honours any ``raw.frame_patterns`` order (e.g. a
     #: rolling window that starts at any pattern); suites that need it skip others.
     accepts_any_pattern_order: ClassVar[bool] = False
+    #: True when the method computes on an accelerator (GPU) when one is present: on a Dask cluster
+    #: whose workers advertise GPUs, each of its tasks then holds one (see the README, "Scale out")
+    accelerated: ClassVar[bool] = False
 
     @abc.abstractmethod
     def reconstruct(self, raw: RawStack) -> np.ndarray | Reconstruction:

@@ -57,7 +57,7 @@ def mock_sample(shape: tuple[int, int] = MOCK_RAW_SHAPE, seed: int = 0, first_pa
 
 
 def _output_check(method: Method, raw: RawStack, shape: tuple[int, ...], label: str) -> tuple[Check, np.ndarray | None]:
-    from simbench.harness.runner import as_image
+    from simbench.harness.evaluation import as_image
 
     frames = raw.frames.copy()
     start = time.perf_counter()

@@ -14,6 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _sample_cache(tmp_path_factory):
+    """One sample cache for the whole test session (never the user's), shared with CLI subprocesses."""
+    os.environ["SIMBENCH_CACHE"] = str(tmp_path_factory.mktemp("sample-cache"))
+
+
 def make_distribution(where: Path, dist: str, modules: dict[str, str], entry_points: dict[str, str],
                       version: str = "1.0") -> Path:
     """Create an importable, 'installed' distribution (a module + its .dist-info)

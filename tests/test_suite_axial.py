@@ -14,7 +14,8 @@ from simbench import MODALITY_LSSIM3D, RawStack
 from simbench.harness.digest import sample_digest
 from simbench.harness.leaderboard import REFERENCE_METHOD, render
 from simbench.harness.manifest import blas_kernel, expected, load_manifest
-from simbench.harness.runner import RunRequest, as_image, reference_scores, run
+from simbench.harness.evaluation import as_image, reference_scores
+from simbench.harness.runner import RunRequest, run
 from simbench.metrics.acf import acf_fwhm
 from simbench.metrics.axial import AXIAL_METRICS, central_axial_profile, grating_contrast
 from simbench.metrics.base import MetricConfig, ScoreInput

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from simbench.cli import (
+    cache,
     check,
     compare,
     leaderboard,
@@ -32,7 +33,7 @@ from simbench.cli import (
 from simbench.errors import SimbenchError
 
 SUBCOMMANDS = (run, listing, leaderboard, compare, check, report, reconstruct, simulate, score, measure, mock_run,
-               plugins, manifest, train, results)
+               plugins, manifest, train, results, cache)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.
@@ -48,6 +49,7 @@ examples:
   simbench compare widefield wiener --suite static  paired significance tests
   simbench check --suite static --size quick      regression gate against leaderboards/results
   simbench results list                           stored records (older settings are kept)
+  simbench cache info                             the cache of generated samples
   simbench plugins                                installed plugins and any that failed to load
   simbench train --method mlsim --suite static    train a learned method on the train pool
   simbench mock-run --method mymethod             check a method's contract in seconds

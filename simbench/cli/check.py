@@ -32,6 +32,7 @@ examples:
   simbench check --suite static --method wiener     one run
   simbench check --suite static,frame-delay --method widefield,wiener,rl-deconv --size quick
   simbench check --size full --results /tmp/rerun    the full suites; keep the rerun's result files
+  simbench check --workers 1                        everything in this process (default: one worker per core)
 """
 
 
@@ -40,8 +41,10 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.cli.common import SCALE_OUT, add_execution_arguments
+
     p = sub.add_parser("check", help="regression gate: rerun baselines, fail on worse scores", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=SCALE_OUT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--baseline", type=Path, default=Path("leaderboards/results"),
                    help="directory of committed baseline results (default leaderboards/results)")
     p.add_argument("--suite", "-s", default=None,
@@ -54,13 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=None,
                    help="keep the rerun's result files here (default: a temporary directory)")
     p.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    add_execution_arguments(p, default_workers="auto")
     p.set_defaults(func=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
     import tempfile
 
-    from simbench.cli.common import load_registry, warn
+    from simbench.cli.common import cache_from_args, executor_from_args, load_registry, warn
     from simbench.errors import SimbenchError
     from simbench.harness import gate
 
@@ -72,8 +76,10 @@ def execute(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="simbench-check-") as scratch:
         request = gate.CheckRequest(
             baseline_dir=args.baseline, results_dir=args.results or Path(scratch), tolerances=tolerances,
-            suites=_names(args.suite), methods=_names(args.method), size=args.size, progress=args.progress)
-        verdicts = gate.check(registry, request, warn=warn)
+            suites=_names(args.suite), methods=_names(args.method), size=args.size, progress=args.progress,
+            cache_dir=cache_from_args(args))
+        with executor_from_args(args) as executor:
+            verdicts = gate.check(registry, request, warn=warn, executor=executor)
     for verdict in verdicts:
         if verdict.status in ("no baseline", "stale"):
             warn(f"{verdict.status}: {verdict.method} on {verdict.suite} [{verdict.size}]: {verdict.notes[0]}")

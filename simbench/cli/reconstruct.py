@@ -51,7 +51,7 @@ def frame_patterns(order: str) -> tuple[int, ...]:
 def execute(args: argparse.Namespace) -> int:
     from simbench.cli.common import load_registry
     from simbench.errors import SimbenchError
-    from simbench.harness.runner import as_image
+    from simbench.harness.evaluation import as_image
     from simbench.io import read_stack, write_image
     from simbench.physics import nominal_pattern
     from simbench.types import MODALITY_SIM2D, Optics, RawStack

@@ -23,14 +23,16 @@ examples:
   simbench run --method widefield,mymethod --suite static --size quick
   simbench run --method widefield --suite static --metric-convention paper
   simbench run --method mymethod --suite static --size quick --timeout 60
+  simbench run --method widefield,wiener,rl-deconv --suite static --workers auto
+  simbench run --method wiener --suite motion --dask --workers 4
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from simbench.cli.common import add_metric_argument, add_suite_option_argument
+    from simbench.cli.common import SCALE_OUT, add_execution_arguments, add_metric_argument, add_suite_option_argument
     from simbench.harness.results import DEFAULT_RESULTS_DIR, ENV_RESULTS
 
-    p = sub.add_parser("run", help="benchmark methods on a suite", description=HELP,
+    p = sub.add_parser("run", help="benchmark methods on a suite", description=HELP, epilog=SCALE_OUT,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", "-m", required=True,
                    help="method name, or several separated by commas (see `simbench list --methods`)")
@@ -53,11 +55,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "so estimating methods skip estimation; recorded in the results")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_suite_option_argument(p)
+    add_execution_arguments(p)
     p.set_defaults(func=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
-    from simbench.cli.common import current_hashes, load_registry, parse_metric_names, parse_suite_options, warn
+    from simbench.cli.common import (
+        cache_from_args,
+        current_hashes,
+        executor_from_args,
+        load_registry,
+        parse_metric_names,
+        parse_suite_options,
+        warn,
+    )
     from simbench.cli.leaderboard import note_older
     from simbench.harness import runner
     from simbench.harness.leaderboard import render
@@ -68,23 +79,26 @@ def execute(args: argparse.Namespace) -> int:
     suites = registry.suite_group(args.suite)
     results_dir = args.results or default_results_dir()
     records = []
-    for suite in suites:  # a group (e.g. motion) runs each member suite in turn
-        request = runner.RunRequest(
-            methods=[m.strip() for m in args.method.split(",") if m.strip()],
-            suite=suite.name, size=args.size, seed=args.seed, results_dir=results_dir,
-            metric_config=MetricConfig(convention=args.metric_convention),
-            retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params,
-            suite_options=parse_suite_options(args.suite_opt), timeout_s=args.timeout,
-            extra_metrics=parse_metric_names(args.metric))
-        outcome = runner.run(registry, request, warn=warn)
-        records += outcome.records
-        for record in outcome.records:
-            name = record.data["method"]
-            print(f"{name} on {suite.name}: {outcome.counts[name].describe()}; results in {record.path}",
-                  file=sys.stderr)
-            if outcome.counts[name].kept_failed:
-                warn(f"{name} on {suite.name}: {outcome.counts[name].kept_failed} sample(s) that failed in an "
-                     "earlier run were not computed again (add --retry-failed to retry them)")
+    with executor_from_args(args) as executor:
+        for suite in suites:  # a group (e.g. motion) runs each member suite in turn
+            request = runner.RunRequest(
+                methods=[m.strip() for m in args.method.split(",") if m.strip()],
+                suite=suite.name, size=args.size, seed=args.seed, results_dir=results_dir,
+                metric_config=MetricConfig(convention=args.metric_convention),
+                retry_failed=args.retry_failed, progress=not args.no_progress, oracle_params=args.oracle_params,
+                suite_options=parse_suite_options(args.suite_opt), timeout_s=args.timeout,
+                extra_metrics=parse_metric_names(args.metric), cache_dir=cache_from_args(args))
+            outcome = runner.run(registry, request, warn=warn, executor=executor)
+            records += outcome.records
+            for record in outcome.records:
+                name = record.data["method"]
+                print(f"{name} on {suite.name}: {outcome.counts[name].describe()}; results in {record.path}",
+                      file=sys.stderr)
+                if outcome.counts[name].kept_failed:
+                    warn(f"{name} on {suite.name}: {outcome.counts[name].kept_failed} sample(s) that failed in "
+                         "an earlier run were not computed again (add --retry-failed to retry them)")
+            print(f"{suite.name}: {outcome.generated} sample(s) generated, {outcome.from_cache} read from the "
+                  f"sample cache; computed {executor.description}", file=sys.stderr)
     print(render(results_dir, args.suite, "plain", current_hashes(registry), order=list(registry.suites),
                  registry=registry, key=records[0].key), end="")
     note_older(results_dir, args.suite)

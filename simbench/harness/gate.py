@@ -25,6 +25,7 @@ import tomllib
 
 from simbench.errors import SimbenchError
 from simbench.harness import manifest, runner
+from simbench.harness.executors import Executor
 from simbench.harness.leaderboard import format_number
 from simbench.harness.ranking import relative_error, valid_value
 from simbench.harness.results import RunRecord, load_record, result_path, run_key
@@ -131,6 +132,8 @@ class CheckRequest:
     methods: list[str] | None = None
     size: str = "quick"
     progress: bool = False
+    #: the sample cache root (:mod:`simbench.harness.cache`); None: no cache
+    cache_dir: Path | None = None
 
 
 def _stale_reason(baseline: RunRecord, suite: Suite, registry: Registry, size: str) -> str:
@@ -216,8 +219,10 @@ def _suites(registry: Registry, request: CheckRequest) -> list[Suite]:
     return [s for name, s in registry.suites.items() if (Path(request.baseline_dir) / name).is_dir()]
 
 
-def check(registry: Registry, request: CheckRequest, warn: Callable[[str], None] = lambda s: None) -> list[Verdict]:
-    """Rerun every requested baseline (grouped per suite, so samples are generated once) and judge it."""
+def check(registry: Registry, request: CheckRequest, warn: Callable[[str], None] = lambda s: None,
+          executor: Executor | None = None) -> list[Verdict]:
+    """Rerun every requested baseline (grouped per suite, so samples are generated once) with ``executor``
+    (default: in this process) and judge it."""
     if request.methods is not None:
         for name in request.methods:
             registry.method(name)  # unknown method → did-you-mean error before any work
@@ -250,7 +255,7 @@ def check(registry: Registry, request: CheckRequest, warn: Callable[[str], None]
             outcome = runner.run(registry, runner.RunRequest(
                 methods=[b.data["method"] for b in baselines], suite=suite.name, size=request.size,
                 results_dir=request.results_dir, metric_config=MetricConfig(**baselines[0].data["metric_config"]),
-                progress=request.progress), warn=warn)
+                progress=request.progress, cache_dir=request.cache_dir), warn=warn, executor=executor)
             current = {r.data["method"]: r for r in outcome.records}
             verdicts += [compare(b, current[b.data["method"]], request.tolerances) for b in baselines]
     return sorted(verdicts, key=lambda v: (STATUSES.index(v.status), v.suite, v.method))

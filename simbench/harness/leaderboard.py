@@ -43,7 +43,7 @@ def format_number(value: float) -> str:
 
 def with_reference(records: Iterable[RunRecord]) -> list[RunRecord]:
     """``records`` plus, per (suite, run key) whose rows carry the target's scores
-    (:func:`simbench.harness.runner.reference_scores`), a record of those scores named
+    (:func:`simbench.harness.evaluation.reference_scores`), a record of those scores named
     :data:`REFERENCE_METHOD` (each sample's scores taken from the first row that has them)."""
     records = list(records)
     groups: dict[tuple[str, str], list[RunRecord]] = {}

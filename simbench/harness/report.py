@@ -59,7 +59,7 @@ def _crop(image: np.ndarray, plane: tuple[int, ...]) -> np.ndarray:
 
 def plot_crops(registry: Registry, suite_name: str, methods: list[str], size: str, index: int, path: Path) -> Path:
     """Ground truth and each method's reconstruction of sample ``index`` with error maps."""
-    from simbench.harness.runner import as_image
+    from simbench.harness.evaluation import as_image
     from simbench.metrics.base import MetricConfig
     from simbench.metrics.fidelity import prepare
 

@@ -1,35 +1,40 @@
 """Run methods on a suite: generate each sample once, reconstruct, validate, score, record.
 
-The work is a list of independent (method, sample) tasks.  Each finished
-task is added to its record in the results store at once (atomically, never
-overwriting a finished sample), so an interrupted run resumes without
-recomputing anything that finished; a run with other settings writes a new
-record.  Identical runs started together share the work through per-sample
-claims.  A task that fails becomes a row with its error; the run goes on.
+The work is a list of independent tasks (:mod:`simbench.harness.tasks`): one
+sample and the methods that still need it, computed by an executor
+(:mod:`simbench.harness.executors`: this process, a process pool or a Dask
+cluster).  This coordinator alone claims samples and writes results: each
+finished row is added to its record in the results store at once
+(atomically, never overwriting a finished sample), so an interrupted run
+resumes without recomputing anything that finished, and the rows are the
+same whichever executor computed them; a run with other settings writes a
+new record.  Identical runs started together share the work through
+per-sample claims.  A task that fails becomes a row with its error; the run
+goes on.
 """
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from simbench.errors import InvalidOutputError, SimbenchError
-from simbench.harness import claims, manifest, results, store
-from simbench.harness.digest import content_hash, jsonable, sample_digest
+from simbench.errors import SimbenchError
+from simbench.harness import claims, manifest, results, store, tasks
+from simbench.harness.digest import content_hash, jsonable
+from simbench.harness.evaluation import new_row
+from simbench.harness.executors import Executor, InProcess, WorkerDied
+from simbench.harness.progress import progress_bar
 from simbench.harness.provenance import provenance
 from simbench.harness.results import RunRecord, now, run_key
-from simbench.harness.timeout import SampleTimeout, call_with_timeout
 from simbench.method import Method
-from simbench.metrics.base import Measurement, Metric, MetricConfig, ScoreInput
+from simbench.metrics.base import Metric, MetricConfig
 from simbench.plugin.manager import Registry
 from simbench.suites.base import Suite
-from simbench.types import RawStack, Reconstruction, Sample
 
 
 @dataclass
@@ -52,6 +57,8 @@ class RunRequest:
     extra_metrics: tuple[str, ...] = ()
     #: ``--timeout``: seconds a sample may take (its method runs in a child process, killed after); None: no limit
     timeout_s: float | None = None
+    #: the sample cache root (``--cache``; :mod:`simbench.harness.cache`); None: no cache
+    cache_dir: Path | None = None
 
 
 @dataclass
@@ -87,6 +94,9 @@ class RunOutcome:
     failed: dict[str, int]
     #: method → the tally of this invocation
     counts: dict[str, Counts] = field(default_factory=dict)
+    #: samples generated in this invocation, and samples read from the sample cache instead
+    generated: int = 0
+    from_cache: int = 0
 
     @property
     def computed(self) -> dict[str, int]:
@@ -98,53 +108,20 @@ class RunOutcome:
 POLL_S = 0.5
 
 
-def as_image(output: Any, expected_shape: tuple[int, ...]) -> tuple[np.ndarray, dict[str, Any]]:
-    """Check a method's output against the target grid's shape; return (float32 image, info)."""
-    info: dict[str, Any] = {}
-    if isinstance(output, Reconstruction):
-        output, info = output.image, dict(output.info)
-    if not isinstance(output, np.ndarray):
-        raise InvalidOutputError(f"returned {type(output).__name__}, expected a numpy array")
-    if output.shape != tuple(expected_shape):
-        raise InvalidOutputError(
-            f"returned shape {output.shape}, expected {tuple(expected_shape)} (the target grid)")
-    if not (np.issubdtype(output.dtype, np.floating) or np.issubdtype(output.dtype, np.integer)):
-        raise InvalidOutputError(f"returned dtype {output.dtype}, expected a real number type")
-    bad = int(np.count_nonzero(~np.isfinite(output)))
-    if bad:
-        raise InvalidOutputError(f"returned {bad} non-finite values (NaN or inf)")
-    return output.astype(np.float32, copy=False), info
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
 class _MethodRun:
-    """One method's state during a run: its instance (or the error that prevented it) and its record."""
+    """One method's state during a run: its record, what this invocation did to it, and whether it
+    can take the suite at all."""
 
     def __init__(self, cls: type[Method], record: RunRecord, retry_failed: bool, suite: Suite) -> None:
         self.cls = cls
         self.record = record
         self.retry_failed = retry_failed
-        self.instance: Method | None = None
-        self.init_error = ""
-        self.skip_reason = ""
+        self.skip_reason = tasks.skip_reason(cls, suite)
+        self.warned_init = False
         self.counts = Counts()
         for row in record.samples.values():
             self.counts.done += not self.needs(row["id"])
             self.counts.kept_failed += row["status"] == "failed" and not retry_failed
-        if suite.requires_any_pattern_order and not cls.accepts_any_pattern_order:
-            self.skip_reason = (f"method {cls.name!r} does not declare accepts_any_pattern_order; suite "
-                                f"{suite.name!r} presents the patterns in varying order")
-            return
-        try:
-            self.instance = cls()
-        except Exception as exc:  # noqa: BLE001 - plugin code
-            self.init_error = f"could not create method {cls.name!r}: {_error_text(exc)}"
-            return
-        # a method that runs elsewhere (e.g. CUDA) says so with a `device` attribute
-        record.data["device"] = str(getattr(self.instance, "device", "cpu"))
 
     def needs(self, sample_id: str) -> bool:
         row = self.record.samples.get(sample_id)
@@ -230,60 +207,17 @@ def _open_record(cls: type[Method], suite: Suite, request: RunRequest, seed: int
     return record
 
 
-def score_into(row: dict[str, Any], metrics: list[Metric], inputs: ScoreInput, *, prefix: str = "") -> None:
-    """Measure ``inputs`` with every metric into ``row``: ``row[prefix + "scores"]`` holds the values,
-    ``row[prefix + "flags"]`` the non-empty flag lists and ``row[prefix + "uncertainty"]`` the
-    estimated uncertainties (both keyed by metric name, present only where a metric gave some).
-    A metric that raises stops the scoring (the caller records the failure) unless ``prefix`` is
-    set (a reference measurement: the target a metric cannot measure is a NaN gap)."""
-    scores, flags, uncertainty = {}, {}, {}
-    for metric in metrics:
-        try:
-            m = metric.measure(inputs)
-        except Exception:  # noqa: BLE001 - plugin metric code
-            if not prefix:
-                raise
-            m = Measurement(float("nan"))
-        scores[metric.name] = float(m.value)
-        if m.flags:
-            flags[metric.name] = list(m.flags)
-        if math.isfinite(m.uncertainty):
-            uncertainty[metric.name] = float(m.uncertainty)
-    row[prefix + "scores"] = scores
-    for name, part in ((prefix + "flags", flags), (prefix + "uncertainty", uncertainty)):
-        if part:
-            row[name] = part
-        else:
-            row.pop(name, None)
+class _Coordinator:
+    """Claims samples, hands them to the executor as tasks, and keeps the rows that come back."""
 
+    def __init__(self, suite: Suite, runs: list[_MethodRun], executor: Executor, bar: Any,
+                 warn: Callable[[str], None]) -> None:
+        self.suite, self.runs, self.executor, self.bar, self.warn = suite, runs, executor, bar, warn
+        self.in_flight: dict[Future[tasks.TaskResult], tuple[tasks.Task, list[_MethodRun]]] = {}
+        self.generated = self.from_cache = 0
 
-@dataclass
-class _Work:
-    """The samples of one run, made on demand, and the tasks done on them."""
-
-    suite: Suite
-    request: RunRequest
-    seed: int
-    expected: manifest.SizeManifest | None
-    metrics: list[Metric]
-    bar: Any
-
-    def sample(self, index: int) -> tuple[Sample, str, dict[str, Any]]:
-        """(sample with its measurements, digest checked against the manifest, the target's
-        reference fields: :func:`reference_scores`)."""
-        sample = self.suite.make_sample(index, self.request.size, self.seed)
-        digest = sample_digest(sample)
-        manifest.check_digest(self.suite, self.expected, sample.id, digest)
-        measured = self.expected.measurements.get(sample.id) if self.expected is not None else None
-        if measured is None:
-            self.bar.set_postfix_str("measuring the sample", refresh=True)
-            measured = self.suite.measure(index, self.request.size, self.seed)
-        sample = dataclasses.replace(sample, meta={**sample.meta, **measured})
-        return sample, digest, reference_scores(sample, self.metrics, self.request.metric_config)
-
-    def do(self, index: int, runs: list[_MethodRun]) -> list[_MethodRun]:
-        """Compute ``index`` for the runs that still need it and can claim it; returns the runs whose
-        claim another live run holds (to wait for)."""
+    def claim(self, index: int, runs: list[_MethodRun]) -> tuple[list[_MethodRun], list[_MethodRun]]:
+        """(runs that still need ``index`` and now hold its claim, runs whose claim another live run holds)."""
         sid = self.suite.sample_id(index)
         mine, elsewhere = [], []
         for r in (r for r in runs if r.needs(sid)):
@@ -294,22 +228,89 @@ class _Work:
                 self.bar.update()
             else:
                 mine.append(r)
-        if not mine:
-            return elsewhere
+        return mine, elsewhere
+
+    def submit(self, task: tasks.Task, mine: list[_MethodRun]) -> None:
+        self.in_flight[self.executor.submit(task)] = (task, mine)
+
+    def collect(self, timeout: float | None) -> None:
+        """Keep the rows of the tasks that finish within ``timeout`` seconds."""
+        done, _ = wait(self.in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            task, mine = self.in_flight.pop(future)
+            try:
+                result = future.result()
+            except WorkerDied as exc:
+                if task.attempt == 0 and not exc.final:
+                    self.submit(dataclasses.replace(task, attempt=1), mine)
+                    continue
+                result = self.lost(task, f"worker died: {exc}")
+            except BaseException:
+                self.release(task.index, mine)
+                raise
+            self.keep(result, mine)
+
+    def lost(self, task: tasks.Task, error: str) -> tasks.TaskResult:
+        """Failed rows for a task whose worker died on every try (the sample is read or made here)."""
+        sample, digest, generated = self.executor.local_worker().sample(task.index)
+        rows = {name: {**new_row(sample, digest), "status": "failed", "error": error} for name in task.methods}
+        return tasks.TaskResult(task.index, rows, generated=generated)
+
+    def keep(self, result: tasks.TaskResult, mine: list[_MethodRun]) -> None:
+        sid = self.suite.sample_id(result.index)
+        self.generated += result.generated
+        self.from_cache += not result.generated
         try:
-            sample, digest, reference = self.sample(index)
             for r in mine:
-                self.bar.set_postfix_str(r.cls.name, refresh=False)
-                r.keep(sid, index, {**_run_task(r, sample, digest, self.metrics, self.request), **reference})
+                row = result.rows[r.cls.name]
+                if result.devices.get(r.cls.name):
+                    r.record.data["device"] = result.devices[r.cls.name]
+                if row["status"] == "failed" and row["error"].startswith("could not create method") \
+                        and not r.warned_init:
+                    r.warned_init = True
+                    self.warn(row["error"])
+                r.keep(sid, result.index, row)
                 self.bar.update()
         finally:
-            for r in mine:
-                claims.release(r.record.path, sid)
-        return elsewhere
+            self.release(result.index, mine)
+
+    def release(self, index: int, runs: list[_MethodRun]) -> None:
+        for r in runs:
+            claims.release(r.record.path, self.suite.sample_id(index))
+
+    def drive(self, n: int) -> None:
+        """Compute every sample ``0 … n-1`` that a run still needs, ``executor.slots`` tasks at a time;
+        samples another live run holds are looked at again every :data:`POLL_S` seconds (their rows
+        are taken, or a stale claim taken over)."""
+        queue: deque[tuple[int, list[_MethodRun]]] = deque((index, self.runs) for index in range(n))
+        waiting: dict[int, list[_MethodRun]] = {}
+        try:
+            while queue or self.in_flight or waiting:
+                if not queue and waiting:
+                    if not self.in_flight:
+                        time.sleep(POLL_S)
+                    queue.extend(waiting.items())
+                    waiting = {}
+                while queue and len(self.in_flight) < self.executor.slots:
+                    index, candidates = queue.popleft()
+                    mine, elsewhere = self.claim(index, candidates)
+                    if elsewhere:
+                        waiting[index] = elsewhere
+                    if mine:
+                        self.submit(tasks.Task(index, tuple(r.cls.name for r in mine)), mine)
+                if self.in_flight:
+                    self.collect(POLL_S if waiting else None)
+        except BaseException:
+            self.executor.close(cancel=True)
+            for task, mine in self.in_flight.values():
+                self.release(task.index, mine)
+            raise
 
 
-def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = lambda s: None) -> RunOutcome:
-    """Execute ``request``; raises :class:`SimbenchError` on bad input before any work starts."""
+def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = lambda s: None,
+        executor: Executor | None = None) -> RunOutcome:
+    """Execute ``request`` with ``executor`` (default: in this process); raises :class:`SimbenchError`
+    on bad input before any work starts.  The caller closes an executor it passes."""
     suite = registry.suite(request.suite).configured(request.suite_options)
     n = suite.n_samples(request.size)
     if not request.methods:
@@ -323,96 +324,26 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
     runs = [_MethodRun(cls, _open_record(cls, suite, request, seed, metrics, registry, expected, warn),
                        request.retry_failed, suite) for cls in classes]
     for r in runs:
-        if r.init_error or r.skip_reason:
-            warn(r.init_error or f"skipped: {r.skip_reason}")
-
-    from tqdm import tqdm
-
+        if r.skip_reason:
+            warn(f"skipped: {r.skip_reason}")
+    executor = executor or InProcess()
+    executor.start(tasks.Job(
+        suite=suite.name, suite_options=tuple(sorted(request.suite_options.items())), size=request.size,
+        seed=seed, metrics=tuple(m.name for m in metrics),
+        metric_config=tuple(sorted(request.metric_config.to_dict().items())), oracle_params=request.oracle_params,
+        timeout_s=request.timeout_s, cache_dir=str(request.cache_dir) if request.cache_dir else None,
+        strict_plugins=registry.strict, autoload=registry.autoload), registry)
     todo = sum(r.needs(suite.sample_id(i)) for r in runs for i in range(n))
-    with tqdm(total=todo, desc=f"{suite.name}/{request.size}", unit="task", disable=not request.progress or None,
-              dynamic_ncols=True) as bar:
-        work = _Work(suite, request, seed, expected, metrics, bar)
-        waiting = {index: elsewhere for index in range(n) if (elsewhere := work.do(index, runs))}
-        while waiting:  # samples another live run is computing: take its rows, or take over a stale claim
-            time.sleep(POLL_S)
-            waiting = {index: elsewhere for index, waiting_runs in waiting.items()
-                       if (elsewhere := work.do(index, waiting_runs))}
+    with progress_bar(todo, f"{suite.name}/{request.size}", request.progress) as bar:
+        coordinator = _Coordinator(suite, runs, executor, bar, warn)
+        coordinator.drive(n)
     for r in runs:
         finish(r.record, suite, n, expected)
     return RunOutcome(records=[r.record for r in runs],
                       failed={r.cls.name: sum(row["status"] == "failed" for row in r.record.samples.values())
                               for r in runs},
-                      counts={r.cls.name: r.counts for r in runs})
-
-
-def reference_scores(sample: Sample, metrics: list[Metric], config: MetricConfig) -> dict[str, Any]:
-    """The target measured by the metrics that measure an image alone (``Metric.on_target``, e.g.
-    FWHM), as row fields: ``reference`` (values; NaN where one fails on the target),
-    ``reference_flags`` and ``reference_uncertainty`` where given.  The leaderboard shows them
-    next to the methods and scores ``direction == "target"`` metrics by closeness to them."""
-    inputs = ScoreInput(sample.target, sample.target, sample.target_pixel_size_nm, config, sample=sample)
-    fields: dict[str, Any] = {}
-    score_into(fields, [m for m in metrics if m.on_target], inputs, prefix="reference_")
-    return {"reference": fields.pop("reference_scores"), **fields}
-
-
-def oracle_raw(raw: RawStack, truth: dict[str, Any]) -> RawStack:
-    """``raw`` with its nominal pattern replaced by the true one, flagged ``oracle``."""
-    if "pattern" not in truth:
-        raise SimbenchError("--oracle-params: this suite records no true pattern parameters")
-    return dataclasses.replace(raw, pattern=type(raw.pattern).from_dict(truth["pattern"]), oracle=True)
-
-
-def new_row(sample: Sample, digest: str) -> dict[str, Any]:
-    """A sample's result row before anything ran."""
-    return {"id": sample.id, "status": "ok", "error": None, "scores": {}, "runtime_s": None,
-            "digest": digest, "info": {}, "meta": sample.meta}
-
-
-def _run_task(r: _MethodRun, sample: Sample, digest: str, metrics: list[Metric],
-              request: RunRequest) -> dict[str, Any]:
-    row = new_row(sample, digest)
-    if r.skip_reason:
-        row.update(status="skipped", error=r.skip_reason)
-        return row
-    if r.instance is None:
-        row.update(status="failed", error=r.init_error)
-        return row
-    instance = r.instance
-    deadline = None if request.timeout_s is None else time.monotonic() + request.timeout_s
-
-    def reconstruct(repeat: bool) -> Any:
-        raw = sample.raw_repeat if repeat else sample.raw
-        raw = oracle_raw(raw, sample.truth) if request.oracle_params else raw
-        if deadline is None:
-            return instance.reconstruct(raw)
-        return call_with_timeout(lambda: instance.reconstruct(raw), deadline - time.monotonic())
-
-    row = evaluate(row, sample, metrics, request.metric_config, reconstruct)
-    if row["status"] == "failed" and row["error"].startswith(f"{SampleTimeout.__name__}: "):
-        row["error"] = f"timeout after {request.timeout_s:g} s: " + row["error"].split(": ", 1)[1]
-    return row
-
-
-def evaluate(row: dict[str, Any], sample: Sample, metrics: list[Metric], config: MetricConfig,
-             produce: Callable[[bool], Any]) -> dict[str, Any]:
-    """Fill ``row`` with the scores of ``produce(False)``, the output for ``sample.raw`` (timed), and,
-    when a metric needs it, ``produce(True)``, the output for ``sample.raw_repeat``.  Any failure
-    becomes the row's error: a failure is data, the run goes on."""
-    try:
-        needs_repeat = any(m.needs_repeat for m in metrics)
-        if needs_repeat and sample.raw_repeat is None:
-            raise SimbenchError(f"suite {sample.id!r} has no second noise realisation for repeat-based metrics")
-        start = time.perf_counter()
-        output = produce(False)
-        row["runtime_s"] = time.perf_counter() - start
-        image, row["info"] = as_image(output, sample.target.shape)
-        repeat = as_image(produce(True), sample.target.shape)[0] if needs_repeat else None
-        inputs = ScoreInput(image, sample.target, sample.target_pixel_size_nm, config, repeat, sample=sample)
-        score_into(row, metrics, inputs)
-    except Exception as exc:  # noqa: BLE001 - plugin code: a failure is data, the run goes on
-        row.update(status="failed", error=_error_text(exc))
-    return row
+                      counts={r.cls.name: r.counts for r in runs}, generated=coordinator.generated,
+                      from_cache=coordinator.from_cache)
 
 
 def finish(record: RunRecord, suite: Suite, n: int, expected: manifest.SizeManifest | None) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from simbench.errors import SimbenchError
-from simbench.harness import manifest, runner
+from simbench.harness import evaluation, manifest, runner
 from simbench.harness.digest import sample_digest
 from simbench.harness.names import check_name
 from simbench.harness.results import RunRecord
@@ -115,10 +115,10 @@ def score_predictions(registry: Registry, request: runner.RunRequest, prediction
         sample = suite.make_sample(index, request.size, seed)
         digest = sample_digest(sample)
         manifest.check_digest(suite, expected, sample.id, digest)
-        row = runner.evaluate(runner.new_row(sample, digest), sample, metrics, request.metric_config,
+        row = evaluation.evaluate(evaluation.new_row(sample, digest), sample, metrics, request.metric_config,
                               _reader(sample, files, repeat_files, predictions, report))
         row["runtime_s"] = None  # made elsewhere: reading a file is no reconstruction time
-        row.update(runner.reference_scores(sample, metrics, request.metric_config))
+        row.update(evaluation.reference_scores(sample, metrics, request.metric_config))
         report.record.samples[sample.id] = row
     runner.finish(report.record, suite, n, expected)
     return report

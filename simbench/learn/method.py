@@ -81,6 +81,7 @@ class LearnedMethod(Method):
     """A method whose reconstruction is a trained network (by default 2D SIM, 9 frames → ×2 image)."""
 
     modalities = (MODALITY_SIM2D,)
+    accelerated = True
     #: architecture hyperparameters per configuration name ("small", "paper", …), passed to :meth:`build`
     configs: ClassVar[dict[str, dict[str, Any]]]
     #: the configuration of the shipped weights

@@ -55,6 +55,9 @@ class Registry:
     metrics: dict[str, Any] = field(default_factory=dict)
     origin: dict[tuple[str, str], PluginRecord] = field(default_factory=dict)
     plugins: list[PluginRecord] = field(default_factory=list)
+    #: how it was loaded (so that worker processes load the same plugins); None: from the environment
+    strict: bool | None = None
+    autoload: bool | None = None
 
     def method(self, name: str) -> type:
         return self._get("method", self.methods, name)
@@ -144,7 +147,7 @@ class PluginManager:
         self.pm.add_hookspecs(spec)
 
     def load(self) -> Registry:
-        registry = Registry()
+        registry = Registry(strict=self.strict, autoload=self.autoload)
         from simbench import metrics as core_metrics
         from simbench import suites as core_suites
 

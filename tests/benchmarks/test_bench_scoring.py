@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from simbench_plugins.wiener import Wiener
 
-from simbench.harness.runner import as_image, reference_scores, score_into
+from simbench.harness.evaluation import as_image, reference_scores, score_into
 from simbench.metrics.base import MetricConfig, ScoreInput
 from simbench.suites.static import StaticSuite
 
