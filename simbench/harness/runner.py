@@ -215,6 +215,8 @@ class _Coordinator:
         self.suite, self.runs, self.executor, self.bar, self.warn = suite, runs, executor, bar, warn
         self.in_flight: dict[Future[tasks.TaskResult], tuple[tasks.Task, list[_MethodRun]]] = {}
         self.generated = self.from_cache = 0
+        #: tasks lost with their worker, each run again alone
+        self.retries: deque[tuple[tasks.Task, list[_MethodRun]]] = deque()
 
     def claim(self, index: int, runs: list[_MethodRun]) -> tuple[list[_MethodRun], list[_MethodRun]]:
         """(runs that still need ``index`` and now hold its claim, runs whose claim another live run holds)."""
@@ -241,9 +243,9 @@ class _Coordinator:
             try:
                 result = future.result()
             except WorkerDied as exc:
-                if task.attempt == 0 and not exc.final:
-                    self.submit(dataclasses.replace(task, attempt=1), mine)
-                    continue
+                if task.attempt == 0 and not exc.final:  # once more, each method alone and nothing beside it,
+                    self.retries += [(tasks.Task(task.index, (r.cls.name,), attempt=1), [r]) for r in mine]
+                    continue  # so that a second death names its cause and costs no other row
                 result = self.lost(task, f"worker died: {exc}")
             except BaseException:
                 self.release(task.index, mine)
@@ -285,13 +287,15 @@ class _Coordinator:
         queue: deque[tuple[int, list[_MethodRun]]] = deque((index, self.runs) for index in range(n))
         waiting: dict[int, list[_MethodRun]] = {}
         try:
-            while queue or self.in_flight or waiting:
+            while queue or self.in_flight or waiting or self.retries:
                 if not queue and waiting:
                     if not self.in_flight:
                         time.sleep(POLL_S)
                     queue.extend(waiting.items())
                     waiting = {}
-                while queue and len(self.in_flight) < self.executor.slots:
+                if self.retries and not self.in_flight:
+                    self.submit(*self.retries.popleft())
+                while queue and len(self.in_flight) < self.executor.slots and not self.retries:
                     index, candidates = queue.popleft()
                     mine, elsewhere = self.claim(index, candidates)
                     if elsewhere:
@@ -302,7 +306,7 @@ class _Coordinator:
                     self.collect(POLL_S if waiting else None)
         except BaseException:
             self.executor.close(cancel=True)
-            for task, mine in self.in_flight.values():
+            for task, mine in [*self.in_flight.values(), *self.retries]:
                 self.release(task.index, mine)
             raise
 

@@ -1,0 +1,111 @@
+"""Throughput of the executors and of the sample cache, as ratios measured in one run.
+
+Run: ``python -m pytest tests/benchmarks/test_bench_parallel.py --benchmark-only -s``.
+
+The tasks are the first ``N_TASKS`` samples of ``static`` full, each generated (no cache),
+reconstructed by ``wiener`` and scored by the suite's default metrics: what ``simbench run
+--method wiener --suite static`` does per sample.  The same tasks go through the in-process
+executor, a pool of 2 worker processes (``--workers 2``) and a Dask ``LocalCluster`` of 2
+single-threaded worker processes (``--dask --workers 2``); pools and clusters are started and
+warmed up (one task) before the clock starts.  Goals on a 2-core machine: the pool ≥ 1.7× the
+serial throughput; Dask within 15 % of the pool.
+
+The cache: ``widefield`` on the same samples with an empty cache (generate, store, reconstruct,
+score) and then with it warm (read and verify, reconstruct, score).  Goal: warm ≥ 3× faster.
+A whole ``simbench run --method widefield --suite static`` is this per-sample work 200 times.
+Speed never fails a test: below goal the benchmark warns.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from concurrent.futures import wait
+from pathlib import Path
+
+import pytest
+
+from simbench.harness import executors
+from simbench.harness.tasks import Job, Task, Worker
+from simbench.metrics.base import MetricConfig
+from simbench.plugin.manager import PluginManager
+
+N_TASKS = 12
+POOL_GOAL, DASK_TOLERANCE, CACHE_GOAL = 1.7, 0.15, 3.0
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return PluginManager().load()
+
+
+def job(registry, cache_dir: Path | None = None) -> Job:
+    suite = registry.suite("static")
+    return Job(suite="static", suite_options=(), size="full", seed=suite.default_seed,
+               metrics=tuple(suite.metric_names(())), metric_config=tuple(sorted(MetricConfig().to_dict().items())),
+               cache_dir=str(cache_dir) if cache_dir else None)
+
+
+def seconds_for(executor: executors.Executor, registry, method: str, indices: range) -> float:
+    """Wall time (s) of ``method`` on ``indices`` through ``executor``, ``slots`` tasks in flight,
+    after one warm-up task per slot (imports, plugin loading) outside the clock."""
+    executor.start(job(registry), registry)
+    warm_up = [executor.submit(Task(indices.stop + i, (method,))) for i in range(executor.slots)]
+    wait(warm_up)
+    pending = list(indices)
+    in_flight = set()
+    start = time.perf_counter()
+    while pending or in_flight:
+        while pending and len(in_flight) < executor.slots:
+            in_flight.add(executor.submit(Task(pending.pop(0), (method,))))
+        done, in_flight = wait(in_flight, return_when="FIRST_COMPLETED")
+        for future in done:
+            assert all(row["status"] == "ok" for row in future.result().rows.values())
+    return time.perf_counter() - start
+
+
+def test_workers_and_dask_throughput(benchmark, registry):
+    distributed = pytest.importorskip("distributed")  # noqa: F841 - the Dask executor needs it
+    tasks = range(N_TASKS)
+    seconds = {}
+
+    def measure() -> None:
+        with executors.InProcess() as serial:
+            seconds["serial"] = seconds_for(serial, registry, "wiener", tasks)
+        with executors.ProcessPool(2) as pool:
+            seconds["pool"] = seconds_for(pool, registry, "wiener", tasks)
+        with executors.DaskCluster(workers=2) as dask:
+            seconds["dask"] = seconds_for(dask, registry, "wiener", tasks)
+
+    benchmark.pedantic(measure, rounds=1, iterations=1)
+    pool_speedup = seconds["serial"] / seconds["pool"]
+    dask_vs_pool = seconds["dask"] / seconds["pool"]
+    benchmark.extra_info.update({f"{k}_s": v for k, v in seconds.items()}, tasks=N_TASKS,
+                                pool_speedup=pool_speedup, dask_over_pool=dask_vs_pool)
+    print(f"\n{N_TASKS} wiener tasks on static full: serial {seconds['serial']:.1f} s, 2 workers "
+          f"{seconds['pool']:.1f} s ({pool_speedup:.2f}x), Dask LocalCluster(2) {seconds['dask']:.1f} s "
+          f"({dask_vs_pool:.2f}x the pool's time)")
+    if pool_speedup < POOL_GOAL:
+        warnings.warn(f"--workers 2 gives {pool_speedup:.2f}x the serial throughput (goal >= {POOL_GOAL}x)")
+    if dask_vs_pool > 1 + DASK_TOLERANCE:
+        warnings.warn(f"Dask takes {dask_vs_pool:.2f}x the pool's time (goal <= {1 + DASK_TOLERANCE:.2f}x)")
+
+
+def test_warm_cache_speedup(benchmark, registry, tmp_path):
+    tasks = range(N_TASKS)
+    seconds = {}
+
+    def measure() -> None:
+        for state in ("cold", "warm"):
+            worker = Worker(job(registry, tmp_path), registry)
+            start = time.perf_counter()
+            generated = [worker.compute(Task(i, ("widefield",))).generated for i in tasks]
+            seconds[state] = time.perf_counter() - start
+            assert all(generated) if state == "cold" else not any(generated)
+
+    benchmark.pedantic(measure, rounds=1, iterations=1)
+    speedup = seconds["cold"] / seconds["warm"]
+    benchmark.extra_info.update(cold_s=seconds["cold"], warm_s=seconds["warm"], speedup=speedup, tasks=N_TASKS)
+    print(f"\nwidefield on {N_TASKS} static full samples: cold cache {seconds['cold']:.1f} s, warm "
+          f"{seconds['warm']:.1f} s ({speedup:.1f}x)")
+    if speedup < CACHE_GOAL:
+        warnings.warn(f"a warm cache makes widefield {speedup:.1f}x faster (goal >= {CACHE_GOAL}x)")
