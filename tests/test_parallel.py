@@ -218,3 +218,30 @@ def test_missing_dask_is_one_clear_line(tmp_path, monkeypatch):
         executors.make_executor(dask=True)
     with pytest.raises(SimbenchError, match="--workers takes a number"):
         executors.make_executor("zero")
+
+
+def test_an_interrupt_in_process_keeps_finished_rows_and_releases_every_claim(registry, tmp_path):
+    from conftest import inject_methods
+
+    from simbench import Method
+    from simbench.types import MODALITY_SIM2D
+
+    class Interrupted(Method):
+        """Answers twice, then the user presses Ctrl-C."""
+
+        name = "interrupted"
+        modalities = (MODALITY_SIM2D,)
+        calls = 0
+
+        def reconstruct(self, raw):
+            type(self).calls += 1
+            if type(self).calls > 2:
+                raise KeyboardInterrupt
+            return np.kron(raw.frames.mean(axis=0), np.ones((2, 2), np.float32))
+
+    inject_methods(registry, Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(registry, runner.RunRequest(methods=["interrupted"], suite="static", size="quick",
+                                               results_dir=tmp_path, progress=False))
+    assert len(_rows(tmp_path)) == 2
+    assert not list(tmp_path.glob("static/interrupted/*/claims/*.claim"))

@@ -233,7 +233,12 @@ class _Coordinator:
         return mine, elsewhere
 
     def submit(self, task: tasks.Task, mine: list[_MethodRun]) -> None:
-        self.in_flight[self.executor.submit(task)] = (task, mine)
+        try:
+            future = self.executor.submit(task)  # in this process: computed now (Ctrl-C lands here)
+        except BaseException:
+            self.release(task.index, mine)
+            raise
+        self.in_flight[future] = (task, mine)
 
     def collect(self, timeout: float | None) -> None:
         """Keep the rows of the tasks that finish within ``timeout`` seconds."""

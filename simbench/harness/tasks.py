@@ -128,10 +128,10 @@ class Worker:
             sample, digest, measured = cached.sample, cached.digest, cached.measured
         manifest.check_digest(self.suite, self.expected, sample.id, digest)
         from_manifest = self.expected.measurements.get(sample.id) if self.expected is not None else None
-        if from_manifest is None and measured is None:
+        measure_now = from_manifest is None and measured is None
+        if measure_now:
             measured = self.suite.measure(index, self.job.size, self.job.seed)
-            generated = True
-        if self.cache and generated:
+        if self.cache and (generated or measure_now):
             self.cache.store(sample, digest, measured)
         sample = dataclasses.replace(sample, meta={**sample.meta, **(from_manifest or measured or {})})
         return sample, digest, generated
