@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from simbench.cli.reconstruct import frame_patterns
+from simbench.physics import frame_patterns
 from simbench.harness.manifest import expected
 from simbench.io import read_image, write_image
 from simbench.suites.static import StaticSuite

@@ -20,7 +20,7 @@ examples:
       --frame-order angle-major --params-json params.json
 """
 
-FRAME_ORDERS = ("angle-major", "phase-major")
+FRAME_ORDERS = ("angle-major", "phase-major")  # simbench.physics.FRAME_ORDERS (not imported: keeps --help light)
 N_ANGLES = N_PHASES = 3
 
 
@@ -41,19 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=execute)
 
 
-def frame_patterns(order: str) -> tuple[int, ...]:
-    """Pattern index (3·angle + phase) of each frame for a frame order."""
-    if order == "angle-major":
-        return tuple(range(N_ANGLES * N_PHASES))
-    return tuple(N_PHASES * (i % N_ANGLES) + i // N_ANGLES for i in range(N_ANGLES * N_PHASES))
-
-
 def execute(args: argparse.Namespace) -> int:
     from simbench.cli.common import load_registry
     from simbench.errors import SimbenchError
     from simbench.harness.runner import as_image
     from simbench.io import read_stack, write_image
-    from simbench.physics import nominal_pattern
+    from simbench.physics import frame_patterns, nominal_pattern
     from simbench.types import MODALITY_SIM2D, Optics, RawStack
 
     missing = [flag for flag, value in (("--na", args.na), ("--wavelength", args.wavelength)) if value is None]
