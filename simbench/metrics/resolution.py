@@ -471,8 +471,15 @@ def _frc_against_target(inputs: ScoreInput) -> Measurement:
     return frc_measurement(result, inputs.sample)
 
 
-def _decorrelation(inputs: ScoreInput) -> float:
-    return decorrelation_resolution_nm(inputs.prediction, inputs.pixel_size_nm)
+def _decorrelation(inputs: ScoreInput) -> Measurement:
+    """Flagged ``unreliable`` without a significant peak; with the sample known, clamped to its SIM
+    transmission limit and flagged ``beyond_limit`` when finer (as the FRC metrics)."""
+    value = decorrelation_resolution_nm(inputs.prediction, inputs.pixel_size_nm)
+    if not math.isfinite(value):
+        return Measurement(value, ("unreliable",))
+    if inputs.sample is not None and value < sim_limit_nm(inputs.sample):
+        return Measurement(sim_limit_nm(inputs.sample), ("beyond_limit",))
+    return Measurement(value)
 
 
 RESOLUTION_METRICS: tuple[Metric, ...] = (
@@ -483,5 +490,6 @@ RESOLUTION_METRICS: tuple[Metric, ...] = (
            description="FRC resolution of the reconstruction against the ground truth (0.5 threshold); "
                        "flagged no_crossing / beyond_limit (clamped at the SIM limit 1/(k_c + k0))"),
     Metric("decorr", "lower", _decorrelation, unit="nm",
-           description="Single-image resolution by decorrelation analysis (Descloux et al. 2019)"),
+           description="Single-image resolution by decorrelation analysis (Descloux et al. 2019); flagged "
+                       "unreliable without a peak, beyond_limit (clamped at 1/(k_c + k0)) when finer"),
 )
