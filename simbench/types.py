@@ -14,6 +14,8 @@ import numpy as np
 MODALITY_SIM2D = "sim2d-stripes-3x3"
 #: 3D light-sheet SIM, hexagonal 3-beam pattern, 7 phase steps per plane (SCIENCE.md §4).
 MODALITY_LSSIM3D = "lssim3d-hex-7step"
+#: one plane of hexagonal 3-beam SIM: 7 phase steps, no z step (a thin sample in focus).
+MODALITY_HEX2D = "sim2d-hex-7step"
 
 
 @dataclass(frozen=True)

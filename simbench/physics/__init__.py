@@ -55,11 +55,13 @@ from simbench.physics.lightsheet import (
     StackOperator,
     hex_components,
     interpolate_radial,
+    nominal_hex_pattern,
     shot_noise,
     simulate_confocal_target,
     simulate_lightsheet,
     stack_otf_table,
 )
 
-__all__ += ["LightSheetParams", "StackOperator", "hex_components", "interpolate_radial", "shot_noise",
+__all__ += ["LightSheetParams", "StackOperator", "hex_components", "interpolate_radial", "nominal_hex_pattern",
+            "shot_noise",
             "simulate_confocal_target", "simulate_lightsheet", "stack_otf_table"]
