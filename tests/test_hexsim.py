@@ -15,7 +15,7 @@ from simbench import MODALITY_LSSIM3D, MODALITY_SIM2D, RawStack
 from simbench.io import read_image, write_image
 from simbench.physics import LightSheetParams, hex_components, shot_noise, simulate_lightsheet
 
-from conftest import run_cli
+from conftest import hex_plane, run_cli
 
 PARAMS = LightSheetParams(shape=(128, 128), n_planes=12)
 PATTERN = PARAMS.nominal_pattern(angle_rad=0.1, phase_offsets_rad=(0.5, 1.0))
@@ -91,8 +91,6 @@ def test_hexsim_refuses_other_data(stack):
 def test_a_single_hexagonal_plane_reconstructs_from_the_command_line(tmp_path):
     """7 frames of one thin plane in focus (hexagonal pattern, rotated and phase-shifted): the
     carriers hexsim estimates through `simbench reconstruct` are within 1 % of the true ones."""
-    from simbench.physics.lightsheet import hex_illumination
-    from simbench.physics import simulate_widefield
     from simbench.types import HexPattern
 
     params = LightSheetParams(shape=(128, 128))
@@ -100,13 +98,7 @@ def test_a_single_hexagonal_plane_reconstructs_from_the_command_line(tmp_path):
     fine = params.pixel_size_nm / 2
     pattern = HexPattern(frequency_per_um=0.85 * optics.cutoff_per_um, angle_rad=0.3, phase_offsets_rad=(0.4, -1.1),
                          sheet_fwhm_nm=params.sheet_fwhm_nm)
-    rng = np.random.default_rng(7)
-    obj = np.zeros((256, 256))
-    np.add.at(obj, tuple(rng.integers(8, 248, (2, 600))), rng.uniform(0.5, 1.0, 600))
-    y_um, x_um = (np.arange(256) * fine * 1e-3 for _ in range(2))
-    frames = np.stack([simulate_widefield(obj * hex_illumination(pattern, x_um[None, :], y_um[:, None], j), fine,
-                                          optics) for j in range(7)])
-    frames = rng.poisson(frames / frames.max() * 2000).astype(np.float32)
+    frames = hex_plane(pattern, params, np.random.default_rng(7))
     write_image(tmp_path / "hex.tif", frames, params.pixel_size_nm)
     res = run_cli("reconstruct", "--method", "hexsim", str(tmp_path / "hex.tif"), "-o", str(tmp_path / "out.tif"),
                   "--na", str(optics.na), "--wavelength", str(optics.wavelength_nm), "--refractive-index",

@@ -14,7 +14,7 @@ from simbench.io import write_image
 from simbench.suites.real import RealSuite
 from simbench.suites.real_data import find_sidecars, read_sidecar
 
-from conftest import SHARED_DATA, run_cli
+from conftest import SHARED_DATA, hex_plane, run_cli
 
 BEADS = SHARED_DATA / "real-sim-beads"
 needs_beads = pytest.mark.skipif(not BEADS.is_dir(), reason=f"real bead data not found at {BEADS}")
@@ -92,6 +92,34 @@ def test_the_track_runs_resumes_and_compares_from_the_command_line(simulated_fol
     records = {r.data["method"]: r for r in iter_records(results, "real")}
     row = records["wiener"].samples["cells"]
     assert set(row["scores"]) == set(RealSuite.metrics) and np.isnan(row["scores"]["bead_fwhm_ratio"])
+
+
+def test_a_hexagonal_plane_runs_on_the_track(tmp_path):
+    """One hexagonal plane (7 frames, sidecar modality sim2d-hex-7step): carriers estimated for the
+    sample, widefield and hexsim reconstruct it, stripe methods are refused before any work."""
+    from simbench.physics import LightSheetParams
+    from simbench.types import HexPattern
+
+    params = LightSheetParams(shape=(128, 128))
+    pattern = HexPattern(frequency_per_um=0.85 * params.optics.cutoff_per_um, angle_rad=0.2,
+                         phase_offsets_rad=(0.1, 0.7), sheet_fwhm_nm=params.sheet_fwhm_nm)
+    write_image(tmp_path / "hex.tif", hex_plane(pattern, params, np.random.default_rng(2)), params.pixel_size_nm)
+    (tmp_path / "plane.json").write_text(json.dumps({
+        "frames": "hex.tif", "na": params.na, "emission_wavelength_nm": params.wavelength_nm,
+        "refractive_index": params.refractive_index, "modality": "sim2d-hex-7step"}))
+    suite = RealSuite(data_dir=str(tmp_path))
+    sample = suite.make_sample(0, "full", 0)
+    assert suite.modality == "sim2d-hex-7step" and sample.grid_shape == (256, 256)
+    assert sample.raw.pattern.frequency_per_um == pytest.approx(pattern.frequency_per_um, rel=0.01)
+    results = tmp_path / "results"
+    res = run_cli("run", "--method", "widefield,hexsim", "--suite", "real", "--suite-opt", f"data_dir={tmp_path}",
+                  "--results", str(results), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    scores = {r.data["method"]: r.samples["plane"]["scores"] for r in iter_records(results, "real")}
+    assert scores["hexsim"]["decorr"] < scores["widefield"]["decorr"]
+    refused = run_cli("run", "--method", "wiener", "--suite", "real", "--suite-opt", f"data_dir={tmp_path}",
+                      "--results", str(results), "--no-progress")
+    assert refused.returncode != 0 and "does not accept modality 'sim2d-hex-7step'" in refused.stderr
 
 
 @needs_beads

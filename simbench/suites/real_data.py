@@ -8,7 +8,8 @@ frame order); the dataset is called ``NAME``.  Example (paths relative to the si
      "refractive_index": 1.515, "frame_order": "angle-major", "kind": "beads"}
 
 ``pixel_size_nm`` may be left out when the TIFF is calibrated; ``refractive_index`` defaults to
-1.515 (oil), ``frame_order`` to angle-major, ``modality`` to 2D SIM (3 angles × 3 phases);
+1.515 (oil), ``frame_order`` to angle-major, ``modality`` to 2D SIM (3 angles × 3 phases of
+stripes; ``sim2d-hex-7step``: one hexagonal plane, 7 phase steps in order);
 ``kind: beads`` asks for the bead FWHM ratio; ``pattern_frequency_per_um`` (stripe frequency,
 cycles/µm) replaces the estimate from the data; ``description``, ``source`` and ``licence`` are
 recorded as they are.  Any other key, a missing file or a wrong type is refused with a message
@@ -24,12 +25,12 @@ from typing import Any
 
 from simbench.errors import SimbenchError
 from simbench.harness.names import check_name
-from simbench.types import MODALITY_SIM2D, Optics
+from simbench.types import MODALITY_HEX2D, MODALITY_SIM2D, Optics
 
 #: refractive index of the immersion medium when the sidecar gives none (oil)
 DEFAULT_REFRACTIVE_INDEX = 1.515
-#: modalities the real-data track reads
-REAL_MODALITIES = (MODALITY_SIM2D,)
+#: modalities the real-data track reads: 2-beam stripes (9 frames) and one hexagonal plane (7 frames)
+REAL_MODALITIES = (MODALITY_SIM2D, MODALITY_HEX2D)
 #: sample kinds with extra metrics (``kind``); anything else is scored with the common ones
 KINDS = ("beads", "other")
 _NUMBERS = ("na", "emission_wavelength_nm", "pixel_size_nm", "refractive_index", "pattern_frequency_per_um")
