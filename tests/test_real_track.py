@@ -145,3 +145,25 @@ def test_real_beads_end_to_end_squirrel_ranks_mlsim_less_consistent_than_wiener(
     table = res.stdout.split("every metric")[0]
     ranked = [line.split()[1] for line in table.splitlines() if line[:1].isdigit()]
     assert ranked.index("wiener") < ranked.index("widefield")
+
+
+def test_outside_tools_score_through_simulate_and_score(simulated_folder, tmp_path):
+    """The file-based path of a tool simbench cannot import: export the real datasets, reconstruct
+    them elsewhere (here: the mean frame repeated 2 × 2), score the TIFFs with the tool's version."""
+    from simbench.io import read_stack
+
+    exported, predictions, results = tmp_path / "exported", tmp_path / "pred", tmp_path / "results"
+    option = f"data_dir={simulated_folder}"
+    res = run_cli("simulate", "--suite", "real", "--suite-opt", option, "--size", "full", "-o", str(exported))
+    assert res.returncode == 0, res.stderr
+    assert not (exported / "target").exists()
+    suite = json.loads((exported / "suite.json").read_text())
+    for sample_id in suite["sample_ids"]:
+        frames, pixel = read_stack([exported / "raw" / f"{sample_id}.tif"])
+        write_image(predictions / f"{sample_id}.tif", np.kron(frames.mean(axis=0), np.ones((2, 2))), pixel / 2)
+    res = run_cli("score", "--suite", "real", "--suite-opt", option, "--size", "full", "--predictions",
+                  str(predictions), "--name", "outside", "--tool-version", "outside 1.0", "--results", str(results))
+    assert res.returncode == 0, res.stderr
+    (record,) = iter_records(results, "real")
+    assert record.data["method_version"] == "outside 1.0"
+    assert all(row["status"] == "ok" for row in record.samples.values())
