@@ -15,6 +15,7 @@ from simbench.plugin.spec import hookimpl
 from simbench.resample import upsample_bicubic
 from simbench.suites.base import Suite
 from simbench.types import (
+    MODALITY_HEX2D,
     MODALITY_LSSIM3D,
     MODALITY_SIM2D,
     HexPattern,
@@ -26,6 +27,7 @@ from simbench.types import (
 )
 
 __all__ = [
+    "MODALITY_HEX2D",
     "MODALITY_LSSIM3D",
     "MODALITY_SIM2D",
     "EstimationError",

@@ -14,6 +14,8 @@ import numpy as np
 MODALITY_SIM2D = "sim2d-stripes-3x3"
 #: 3D light-sheet SIM, hexagonal 3-beam pattern, 7 phase steps per plane (SCIENCE.md §4).
 MODALITY_LSSIM3D = "lssim3d-hex-7step"
+#: one plane of hexagonal 3-beam SIM: 7 phase steps, no z step (a thin sample in focus).
+MODALITY_HEX2D = "sim2d-hex-7step"
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,8 @@ class Sample:
     """One benchmark item: raw input, ground truth and metadata.
 
     ``target`` is the ground truth at its native sampling
-    ``target_pixel_size_nm`` (2x finer than the raw frames for 2D SIM).
+    ``target_pixel_size_nm`` (2x finer than the raw frames for 2D SIM), or None for a real
+    acquisition (no ground truth: methods still reconstruct onto that grid, :attr:`grid_shape`).
     Grid convention: target pixel ``2·j`` is co-located with raw pixel ``j``
     (what Fourier zero-padding gives, and what the simulator samples).
     ``truth`` holds the true simulation parameters (oracle only);
@@ -166,13 +169,22 @@ class Sample:
 
     id: str
     raw: RawStack
-    target: np.ndarray
+    target: np.ndarray | None
     target_pixel_size_nm: float
     truth: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     raw_repeat: RawStack | None = None
     #: plane spacing of a 3D target (z, y, x) in nm; None for 2D targets
     target_z_step_nm: float | None = None
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        """The shape a reconstruction must have: the target's, or without one (2D) the raw frames'
+        scaled to ``target_pixel_size_nm``."""
+        if self.target is not None:
+            return tuple(self.target.shape)
+        factor = self.raw.optics.pixel_size_nm / self.target_pixel_size_nm
+        return tuple(round(n * factor) for n in self.raw.frames.shape[1:])
 
 
 @dataclass(frozen=True)

@@ -140,3 +140,21 @@ def pytest_ignore_collect(collection_path, config):
     if collection_path.name == "benchmarks" and not wanted:
         return True
     return None
+
+
+def hex_plane(pattern, params, rng, n_points: int = 600) -> "np.ndarray":
+    """7 noisy frames (Poisson, 2000 photons at the brightest pixel) of one thin plane of random
+    points in focus, under the hexagonal ``pattern``, on the camera of ``params`` (LightSheetParams)."""
+    import numpy as np
+
+    from simbench.physics import simulate_widefield
+    from simbench.physics.lightsheet import hex_illumination
+
+    fine = params.pixel_size_nm / 2
+    n = 2 * params.shape[0]
+    obj = np.zeros((n, n))
+    np.add.at(obj, tuple(rng.integers(8, n - 8, (2, n_points))), rng.uniform(0.5, 1.0, n_points))
+    x_um = np.arange(n) * fine * 1e-3
+    frames = np.stack([simulate_widefield(obj * hex_illumination(pattern, x_um[None, :], x_um[:, None], j), fine,
+                                          params.optics) for j in range(7)])
+    return rng.poisson(frames / frames.max() * 2000).astype(np.float32)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from simbench.cli.reconstruct import frame_patterns
+from simbench.physics import frame_patterns
 from simbench.harness.manifest import expected
 from simbench.io import read_image, write_image
 from simbench.suites.static import StaticSuite
@@ -69,6 +69,7 @@ def _one_error_line(res) -> str:
 
 def test_reconstruct_bad_input(tmp_path):
     seven = write_image(tmp_path / "seven.tif", np.ones((7, 32, 32)), 62.7)
+    eight = write_image(tmp_path / "eight.tif", np.ones((8, 32, 32)), 62.7)
     nine = write_image(tmp_path / "nine.tif", np.ones((9, 32, 32)), 62.7)
     uncalibrated = tmp_path / "plain.tif"
     tifffile.imwrite(uncalibrated, np.ones((9, 32, 32), np.float32))
@@ -76,7 +77,10 @@ def test_reconstruct_bad_input(tmp_path):
     garbage.write_bytes(b"this is not a tiff")
     optics = ["--na", "1.2", "--wavelength", "525"]
     cases = [
-        (["reconstruct", "--method", "widefield", str(seven), "-o", "x.tif", *optics], "7 frames, but 2D SIM needs 9"),
+        (["reconstruct", "--method", "widefield", str(eight), "-o", "x.tif", *optics],
+         "8 frames; give 9 for 2D SIM (3 angles x 3 phases of stripes) or 7 for hexagonal SIM of one plane"),
+        (["reconstruct", "--method", "wiener", str(seven), "-o", "x.tif", *optics],
+         "method 'wiener' does not reconstruct hexagonal SIM of one plane (7 phase steps)"),
         (["reconstruct", "--method", "widefield", str(nine), "-o", "x.tif", "--wavelength", "525"], "missing optics: pass --na"),
         (["reconstruct", "--method", "widefield", str(nine), "-o", "x.tif", *optics, "--pixel-size", "abc"],
          "argument --pixel-size: invalid float value: 'abc'"),

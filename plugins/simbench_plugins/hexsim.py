@@ -24,16 +24,21 @@ zero-order suppression (SCIENCE.md §4: α ≈ 0.3·NA/λ); A the apodisation
 max|k_c|, axial the planes' Nyquist frequency).  The output has 3× the planes
 (plane 3p on raw plane p, by zero-padding the plane-axis spectrum) and 2× the
 pixels, at the widefield intensity scale.
+
+A single plane (:data:`MODALITY_HEX2D`, 7 frames, no z step) is the stack of one plane whose
+steps are taken in focus: its transfer function is the in-focus OTF (:data:`IN_FOCUS_STEP_NM`
+makes the scan offsets vanish) and the output is one 2× plane.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import ClassVar
 
 import numpy as np
 import scipy.fft as sfft
 
-from simbench import MODALITY_LSSIM3D, Method, Optics, RawStack, Reconstruction, hookimpl
+from simbench import MODALITY_HEX2D, MODALITY_LSSIM3D, Method, Optics, RawStack, Reconstruction, hookimpl
 from simbench.physics import (
     CarrierEstimate,
     estimate_carriers,
@@ -47,13 +52,17 @@ from simbench.physics import (
 SIDE_INDICES = (1, 2, 3)
 #: output sampling: 2× finer pixels, 3× the planes (SCIENCE.md §4)
 LATERAL_UPSAMPLE, AXIAL_UPSAMPLE = 2, 3
+#: the z step (nm) a single plane is reconstructed with: far below any PSF's depth, so the
+#: 7 steps' scan offsets vanish and the transfer function is the in-focus OTF
+IN_FOCUS_STEP_NM = 1e-3
 
 
 class HexSim(Method):
     name = "hexsim"
-    modalities = (MODALITY_LSSIM3D,)
-    description = ("Classical 3D hexagonal light-sheet SIM: 7-step band separation, carriers estimated "
-                   "from the data, zero-order suppression, generalised Wiener filter (Gong, Guo & Neil 2021 style).")
+    modalities = (MODALITY_LSSIM3D, MODALITY_HEX2D)
+    description = ("Classical hexagonal SIM, a light-sheet stack or one plane: 7-step band separation, carriers "
+                   "estimated from the data, zero-order suppression, generalised Wiener filter (Gong, Guo & Neil "
+                   "2021 style).")
     version = "1"
     accepts_any_pattern_order = False
 
@@ -68,9 +77,13 @@ class HexSim(Method):
     min_amplitude_fraction: ClassVar[float] = 0.3
 
     def reconstruct(self, raw: RawStack) -> Reconstruction:
-        if raw.modality not in self.modalities or raw.z_step_nm is None:
-            raise ValueError(f"method {self.name!r} reconstructs {MODALITY_LSSIM3D!r} stacks with a z step; "
-                             f"got {raw.modality!r}")
+        if raw.modality == MODALITY_HEX2D and raw.frames.shape[0] == raw.pattern.n_patterns:
+            result = self.reconstruct(dataclasses.replace(raw, modality=MODALITY_LSSIM3D, z_step_nm=IN_FOCUS_STEP_NM))
+            return dataclasses.replace(result, image=result.image[0])
+        if raw.modality != MODALITY_LSSIM3D or raw.z_step_nm is None:
+            raise ValueError(f"method {self.name!r} reconstructs {MODALITY_LSSIM3D!r} stacks with a z step or one "
+                             f"{MODALITY_HEX2D!r} plane of {raw.pattern.n_patterns} frames; got {raw.modality!r} with "
+                             f"{raw.frames.shape[0]} frames")
         n_steps = raw.pattern.n_patterns
         if n_steps != 7 or raw.frames.shape[0] % n_steps or tuple(raw.frame_patterns[:n_steps]) != tuple(range(7)):
             raise ValueError(f"method {self.name!r} needs planes of 7 steps in order 0 … 6; got "

@@ -30,6 +30,7 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.cli.common import add_suite_option_argument
     from simbench.harness.results import DEFAULT_RESULTS_DIR, ENV_RESULTS
     from simbench.harness.stats import ALPHA
 
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=None,
                    help=f"results directory (default: ${ENV_RESULTS} or ./{DEFAULT_RESULTS_DIR})")
     p.add_argument("--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})")
+    add_suite_option_argument(p)
     p.set_defaults(func=execute)
 
 
@@ -70,7 +72,7 @@ def _record(registry: Any, results: Path, suite: Any, key: str, size: str, metho
 def execute(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from simbench.cli.common import load_registry
+    from simbench.cli.common import load_registry, parse_suite_options
     from simbench.errors import SimbenchError
     from simbench.harness.ranking import effective_directions
     from simbench.harness.results import default_results_dir, run_key
@@ -79,9 +81,11 @@ def execute(args: argparse.Namespace) -> int:
         raise SimbenchError(f"--alpha must be between 0 and 1; got {args.alpha}")
     registry = load_registry(args)
     results = args.results or default_results_dir()
+    options = parse_suite_options(args.suite_opt)
     for suite in registry.suite_group(args.suite):
+        suite = suite.configured(options)
         suite.n_samples(args.size)  # unknown size → error
-        key = run_key(args.size, suite.default_seed, suite.default_seed)
+        key = run_key(args.size, suite.default_seed, suite.default_seed, options=suite.changed_options())
         records = [_record(registry, results, suite, key, args.size, m) for m in (args.method_a, args.method_b)]
         a, b = (r.samples for r in records)
         paired = [sid for sid in a if a[sid]["status"] == "ok" and b.get(sid, {}).get("status") == "ok"]

@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="suite seed that was exported (default: the suite's own)")
     p.add_argument("--results", type=Path, default=None,
                    help=f"results directory (default: ${ENV_RESULTS} or ./{DEFAULT_RESULTS_DIR})")
+    p.add_argument("--tool-version", default=None, metavar="TEXT",
+                   help="what made the predictions, recorded as the method's version (e.g. 'napari-sim-processor "
+                        "0.1.1'; default: external)")
     add_suite_option_argument(p)
     add_metric_argument(p)
     p.set_defaults(func=execute)
@@ -67,7 +70,8 @@ def execute(args: argparse.Namespace) -> int:
                          suite_options=parse_suite_options(args.suite_opt),
                          extra_metrics=parse_metric_names(args.metric))
     report = score_predictions(registry, request, args.predictions,
-                               progress=lambda it: tqdm(it, desc=f"{args.suite}/{args.size}", disable=None))
+                               progress=lambda it: tqdm(it, desc=f"{args.suite}/{args.size}", disable=None),
+                               tool_version=args.tool_version)
     rows = report.record.samples.values()
     ok = sum(row["status"] == "ok" for row in rows)
     print(f"scored {ok} of {len(rows)} samples of {args.suite} [{report.record.key}] from {args.predictions} as "

@@ -59,7 +59,8 @@ def execute(args: argparse.Namespace) -> int:
         write_image(out / "raw" / f"{sample.id}.tif", raw.frames, raw.optics.pixel_size_nm)
         if sample.raw_repeat is not None:
             write_image(out / "raw-repeat" / f"{sample.id}.tif", sample.raw_repeat.frames, raw.optics.pixel_size_nm)
-        write_image(out / "target" / f"{sample.id}.tif", sample.target, sample.target_pixel_size_nm)
+        if sample.target is not None:  # a real acquisition has none
+            write_image(out / "target" / f"{sample.id}.tif", sample.target, sample.target_pixel_size_nm)
         atomic_write_json(out / "meta" / f"{sample.id}.json", jsonable({
             "id": sample.id, "digest": digest, "modality": raw.modality, "optics": raw.optics,
             "nominal_pattern": raw.pattern, "frame_patterns": list(raw.frame_patterns),

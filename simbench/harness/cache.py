@@ -98,7 +98,8 @@ class SampleCache:
                 fields = json.loads(f["fields"].tobytes())
                 raw = _raw(f["raw"], fields["raw"])
                 repeat = _raw(f["raw_repeat"], fields["raw"]) if "raw_repeat" in f.files else None
-                sample = Sample(id=fields["id"], raw=raw, target=f["target"],
+                target = f["target"] if "target" in f.files else None
+                sample = Sample(id=fields["id"], raw=raw, target=target,
                                 target_pixel_size_nm=fields["target_pixel_size_nm"], truth=fields["truth"],
                                 meta=fields["meta"], raw_repeat=repeat, target_z_step_nm=fields["target_z_step_nm"])
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
@@ -112,8 +113,9 @@ class SampleCache:
         fields = {"format": FORMAT, "id": sample.id, "digest": digest, "measured": measured,
                   "raw": _raw_fields(sample.raw), "target_pixel_size_nm": sample.target_pixel_size_nm,
                   "target_z_step_nm": sample.target_z_step_nm, "truth": sample.truth, "meta": sample.meta}
-        arrays = {"raw": sample.raw.frames, "target": sample.target,
-                  "fields": np.frombuffer(canonical_json(fields), dtype=np.uint8)}
+        arrays = {"raw": sample.raw.frames, "fields": np.frombuffer(canonical_json(fields), dtype=np.uint8)}
+        if sample.target is not None:
+            arrays["target"] = sample.target
         if sample.raw_repeat is not None:
             arrays["raw_repeat"] = sample.raw_repeat.frames
         tmp = self.dir / f".{sample.id}.{uuid.uuid4().hex}.tmp"

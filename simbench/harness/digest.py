@@ -44,7 +44,8 @@ def sample_digest(sample: Sample) -> str:
     _update_array(h, sample.raw.frames)
     if sample.raw_repeat is not None:
         _update_array(h, sample.raw_repeat.frames)
-    _update_array(h, sample.target)
+    if sample.target is not None:
+        _update_array(h, sample.target)
     h.update(canonical_json({
         "id": sample.id, "optics": sample.raw.optics, "pattern": sample.raw.pattern,
         "frame_patterns": list(sample.raw.frame_patterns), "modality": sample.raw.modality,

@@ -72,7 +72,10 @@ def reference_scores(sample: Sample, metrics: list[Metric], config: MetricConfig
     """The target measured by the metrics that measure an image alone (``Metric.on_target``, e.g.
     FWHM), as row fields: ``reference`` (values; NaN where one fails on the target),
     ``reference_flags`` and ``reference_uncertainty`` where given.  The leaderboard shows them
-    next to the methods and scores ``direction == "target"`` metrics by closeness to them."""
+    next to the methods and scores ``direction == "target"`` metrics by closeness to them.
+    Empty without a target (a real acquisition)."""
+    if sample.target is None:
+        return {}
     inputs = ScoreInput(sample.target, sample.target, sample.target_pixel_size_nm, config, sample=sample)
     fields: dict[str, Any] = {}
     score_into(fields, [m for m in metrics if m.on_target], inputs, prefix="reference_")
@@ -104,8 +107,8 @@ def evaluate(row: dict[str, Any], sample: Sample, metrics: list[Metric], config:
         start = time.perf_counter()
         output = produce(False)
         row["runtime_s"] = time.perf_counter() - start
-        image, row["info"] = as_image(output, sample.target.shape)
-        repeat = as_image(produce(True), sample.target.shape)[0] if needs_repeat else None
+        image, row["info"] = as_image(output, sample.grid_shape)
+        repeat = as_image(produce(True), sample.grid_shape)[0] if needs_repeat else None
         inputs = ScoreInput(image, sample.target, sample.target_pixel_size_nm, config, repeat, sample=sample)
         score_into(row, metrics, inputs)
     except Exception as exc:  # noqa: BLE001 - plugin code: a failure is data, the run goes on

@@ -298,9 +298,10 @@ class _Coordinator:
                         time.sleep(POLL_S)
                     queue.extend(waiting.items())
                     waiting = {}
+                retrying = bool(self.retries) or any(task.attempt for task, _ in self.in_flight.values())
                 if self.retries and not self.in_flight:
                     self.submit(*self.retries.popleft())
-                while queue and len(self.in_flight) < self.executor.slots and not self.retries:
+                while queue and len(self.in_flight) < self.executor.slots and not retrying:
                     index, candidates = queue.popleft()
                     mine, elsewhere = self.claim(index, candidates)
                     if elsewhere:

@@ -75,8 +75,8 @@ def _reader(sample: Sample, files: dict[str, Path], repeat_files: dict[str, Path
         except SimbenchError as exc:
             report.problems[name] = str(exc)
             raise
-        if image.shape != sample.target.shape:
-            report.problems[name] = (f"shape {image.shape}, expected {sample.target.shape} "
+        if image.shape != sample.grid_shape:
+            report.problems[name] = (f"shape {image.shape}, expected {sample.grid_shape} "
                                      f"(the target grid, {sample.target_pixel_size_nm:g} nm/pixel)")
             raise SimbenchError(f"{path}: {report.problems[name]}")
         return image
@@ -85,8 +85,10 @@ def _reader(sample: Sample, files: dict[str, Path], repeat_files: dict[str, Path
 
 
 def score_predictions(registry: Registry, request: runner.RunRequest, predictions: Path,
-                      progress: Callable[[Any], Any] = iter) -> ScoreReport:
-    """Score ``predictions`` on ``request.suite`` as a record named ``request.methods[0]``."""
+                      progress: Callable[[Any], Any] = iter, tool_version: str | None = None) -> ScoreReport:
+    """Score ``predictions`` on ``request.suite`` as a record named ``request.methods[0]``;
+    ``tool_version`` (what made them, e.g. ``napari-sim-processor 0.1.1``) is recorded as the
+    method's version (else ``external``)."""
     (name,) = request.methods
     check_name("result", name)
     if name in registry.methods:
@@ -99,7 +101,7 @@ def score_predictions(registry: Registry, request: runner.RunRequest, prediction
     expected = manifest.expected(suite, request.size, seed)
     metrics = [registry.metric(m) for m in suite.metric_names(request.extra_metrics)]
     files, repeat_files = _tiffs(predictions), _tiffs(predictions / REPEAT_DIR)
-    identity = {"method": name, "method_version": "external", "method_distribution": None,
+    identity = {"method": name, "method_version": tool_version or "external", "method_distribution": None,
                 "method_artifacts": {"predictions_sha256": _files_digest([*files.values(), *repeat_files.values()])}}
     report = ScoreReport(runner.new_record(identity, suite, request, seed, metrics, registry, expected))
     if not (predictions / REPEAT_DIR).is_dir():

@@ -103,7 +103,7 @@ class Worker:
         origin = registry.origin.get(("suite", self.suite.name))
         self.cache = (SampleCache(Path(job.cache_dir), self.suite, job.size, job.seed,
                                   f"{origin.distribution} {origin.version}" if origin else None)
-                      if job.cache_dir else None)
+                      if job.cache_dir and self.suite.cacheable else None)
         self._instances: dict[str, Method | str] = {}
 
     def instance(self, name: str) -> Method | str:

@@ -84,7 +84,8 @@ class ScoreInput:
     """Everything a metric may look at for one sample (arrays on the target grid)."""
 
     prediction: np.ndarray
-    target: np.ndarray
+    #: the ground truth; None on real acquisitions (only reference-free metrics are scored there)
+    target: np.ndarray | None
     #: pixel size of prediction and target, nm
     pixel_size_nm: float
     config: MetricConfig = MetricConfig()

@@ -26,11 +26,18 @@ from simbench.physics.optics import (
     sim_limit_nm,
     sim_support_per_um,
 )
-from simbench.physics.patterns import default_optics, illumination, jitter_pattern, nominal_pattern
+from simbench.physics.patterns import (
+    FRAME_ORDERS,
+    default_optics,
+    frame_patterns,
+    illumination,
+    jitter_pattern,
+    nominal_pattern,
+)
 
 __all__ = [
     "NoiseModel", "airy_fwhm_nm", "crop_rfft2", "default_optics", "edge_taper", "fft_freqs_per_um",
-    "freq_grid_per_um", "illumination", "jitter_pattern", "nominal_pattern", "otf2d",
+    "FRAME_ORDERS", "frame_patterns", "freq_grid_per_um", "illumination", "jitter_pattern", "nominal_pattern", "otf2d",
     "otf_profile", "pad_rfft2", "psf2d", "radial_freq_per_um", "sample_sim_support_per_um", "sim_limit_nm",
     "sim_support_per_um", "simulate_sim2d", "simulate_widefield",
     "widefield_adjoint",
@@ -48,11 +55,13 @@ from simbench.physics.lightsheet import (
     StackOperator,
     hex_components,
     interpolate_radial,
+    nominal_hex_pattern,
     shot_noise,
     simulate_confocal_target,
     simulate_lightsheet,
     stack_otf_table,
 )
 
-__all__ += ["LightSheetParams", "StackOperator", "hex_components", "interpolate_radial", "shot_noise",
+__all__ += ["LightSheetParams", "StackOperator", "hex_components", "interpolate_radial", "nominal_hex_pattern",
+            "shot_noise",
             "simulate_confocal_target", "simulate_lightsheet", "stack_otf_table"]

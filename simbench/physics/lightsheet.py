@@ -132,6 +132,15 @@ class LightSheetParams:
                           n_steps=self.n_steps)
 
 
+def nominal_hex_pattern(optics: Optics) -> HexPattern:
+    """The nominal hexagonal pattern of an acquisition with ``optics`` (what a user's settings
+    say when nothing else is known): :class:`LightSheetParams`' carrier fraction of the cut-off,
+    angle 0, no phase offsets, its sheet and 7 steps."""
+    params = LightSheetParams()
+    return HexPattern(frequency_per_um=params.carrier_fraction * optics.cutoff_per_um, angle_rad=0.0,
+                      phase_offsets_rad=(0.0, 0.0), sheet_fwhm_nm=params.sheet_fwhm_nm, n_steps=params.n_steps)
+
+
 def hex_components(pattern: HexPattern) -> tuple[np.ndarray, np.ndarray]:
     """The pattern as ``I_j/3 = Σ_m A[j, m]·exp(2πi k_m·r)`` (SCIENCE.md §4).
 

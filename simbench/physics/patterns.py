@@ -49,6 +49,20 @@ def nominal_pattern(optics: Optics, modulation: float = DEFAULT_MODULATION) -> S
                          modulation=modulation)
 
 
+#: how the 9 frames of a 2D SIM acquisition are ordered: a0p0 a0p1 a0p2 a1p0 … (angle-major)
+#: or a0p0 a1p0 a2p0 a0p1 … (phase-major)
+FRAME_ORDERS = ("angle-major", "phase-major")
+
+
+def frame_patterns(order: str) -> tuple[int, ...]:
+    """Pattern index (3·angle + phase) of each frame for a frame order (:data:`FRAME_ORDERS`)."""
+    if order not in FRAME_ORDERS:
+        raise ValueError(f"unknown frame order {order!r}; choose from {', '.join(FRAME_ORDERS)}")
+    if order == "angle-major":
+        return tuple(range(N_ANGLES * N_PHASES))
+    return tuple(N_PHASES * (i % N_ANGLES) + i // N_ANGLES for i in range(N_ANGLES * N_PHASES))
+
+
 def jitter_pattern(nominal: StripePattern, rng: np.random.Generator) -> StripePattern:
     """One sample's true pattern: the nominal one with uniform jitter (SCIENCE.md §1).
 

@@ -10,8 +10,9 @@ def simbench_suites() -> list[Suite]:
     from simbench.suites.axial import AXIAL_SUITES
     from simbench.suites.frame_delay import FrameDelaySuite
     from simbench.suites.motion import MOTION_SUITES
+    from simbench.suites.real import RealSuite
     from simbench.suites.rolling import RollingSuite
     from simbench.suites.static import StaticSuite
 
     return [StaticSuite(), *(s() for s in MOTION_SUITES), RollingSuite(), FrameDelaySuite(),
-            *(s() for s in AXIAL_SUITES)]
+            *(s() for s in AXIAL_SUITES), RealSuite()]

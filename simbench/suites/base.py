@@ -56,6 +56,9 @@ class Suite(abc.ABC):
     #: True when the samples' last bits depend on the CPU's BLAS kernel (large matrix products):
     #: the manifest then holds digests per kernel (:mod:`simbench.harness.manifest`)
     bytes_depend_on_cpu: ClassVar[bool] = False
+    #: False when samples are read from files the suite's options only name (the user's data): the
+    #: sample cache, keyed by suite, version, options, size and seed, cannot see them change
+    cacheable: ClassVar[bool] = True
 
     def __init__(self, **values: Any) -> None:
         known = {o.name: o for o in self.options}

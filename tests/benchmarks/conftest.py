@@ -66,3 +66,20 @@ class _RunOnce(BenchmarkFixture):
 def benchmark(benchmark: BenchmarkFixture, request: pytest.FixtureRequest) -> BenchmarkFixture:
     """pytest-benchmark's fixture, or a single timed call under ``--benchmark-disable``."""
     return _RunOnce(benchmark) if request.config.getoption("benchmark_disable", False) else benchmark
+
+
+def _wall_times(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
+    """Min and median wall time (s) of ``fn()`` over ``repeats`` calls after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return {"min": min(times), "median": statistics.median(times)}
+
+
+@pytest.fixture(scope="session")
+def wall_times() -> Callable[[Callable[[], Any], int], dict[str, float]]:
+    """``wall_times(fn, repeats)``: min and median seconds of ``fn()`` (a baseline timed beside a benchmark)."""
+    return _wall_times

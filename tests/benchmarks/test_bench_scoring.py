@@ -11,7 +11,6 @@ Speed never fails a test: above goal the benchmark warns.
 """
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -31,16 +30,10 @@ def sample():
 
 
 @pytest.fixture(scope="module")
-def wiener_s(sample) -> dict[str, float]:
+def wiener_s(sample, wall_times) -> dict[str, float]:
     """Min and median wall time (s) of Wiener reconstructing the sample, 10 repeats after a warm-up."""
     method = Wiener()
-    method.reconstruct(sample.raw)
-    times = []
-    for _ in range(10):
-        start = time.perf_counter()
-        method.reconstruct(sample.raw)
-        times.append(time.perf_counter() - start)
-    return {"min": min(times), "median": float(np.median(times))}
+    return wall_times(lambda: method.reconstruct(sample.raw), 10)
 
 
 def score(sample, metrics, image: np.ndarray) -> dict:
