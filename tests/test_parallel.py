@@ -246,3 +246,30 @@ def test_an_interrupt_in_process_keeps_finished_rows_and_releases_every_claim(re
                                                results_dir=tmp_path, progress=False))
     assert len(_rows(tmp_path)) == 2
     assert not list(tmp_path.glob("static/interrupted/*/claims/*.claim"))
+
+
+def test_tasks_of_accelerated_methods_hold_one_gpu_on_a_dask_cluster_with_gpus(registry):
+    from simbench.harness import executors
+    from simbench.harness.tasks import Task
+
+    class Client:
+        """Records what the executor asks the scheduler for."""
+
+        def __init__(self):
+            self.asked = []
+
+        def submit(self, fn, job, task, pure, resources):
+            self.asked.append((task.methods, resources))
+            return self
+
+        def add_done_callback(self, callback):
+            pass
+
+    dask = executors.DaskCluster.__new__(executors.DaskCluster)  # no cluster: only the submission is checked
+    dask.client, dask.registry, dask.job = Client(), registry, None
+    for gpus in (2, 0):
+        dask.gpus = gpus
+        dask.submit(Task(0, ("vsrsim",)))
+        dask.submit(Task(0, ("wiener", "widefield")))
+    assert dask.client.asked == [(("vsrsim",), {"GPU": 1}), (("wiener", "widefield"), None),
+                                 (("vsrsim",), None), (("wiener", "widefield"), None)]
