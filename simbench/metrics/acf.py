@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import scipy.fft as sfft
 from scipy.optimize import least_squares
 
 from simbench.metrics.base import Measurement, Metric, ScoreInput
@@ -101,19 +102,30 @@ def acf_profile(volume: np.ndarray, axis: int) -> np.ndarray:
 def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarray:
     """:func:`acf_profile` split into the contributions of ``n_blocks`` contiguous blocks of the
     lines along ``axis`` (slabs of the volume across the first other axis); shape (n_blocks, N),
-    summing to the whole profile.  Fewer blocks when there are fewer lines."""
-    data = np.moveaxis(np.asarray(volume, dtype=np.float64), axis, -1)
-    n = data.shape[-1]
-    lines = (data - data.mean()).reshape(-1, n)
-    bounds = np.linspace(0, lines.shape[0], min(n_blocks, lines.shape[0]) + 1).astype(int)
+    summing to the whole profile.  Fewer blocks when there are fewer lines.  The lines are read
+    a chunk at a time (no copy of the volume)."""
+    data = np.asarray(volume)
+    mean = data.mean(dtype=np.float64)  # a float64 scalar: the subtraction below runs in float64
+    moved = np.moveaxis(data, axis, -1)
+    n = moved.shape[-1]
+    grid = moved.reshape(moved.shape[0], -1, n)  # (first other axis, the rest, n): a view
+    per_row, n_lines = grid.shape[1], grid.shape[0] * grid.shape[1]
+    bounds = np.linspace(0, n_lines, min(n_blocks, n_lines) + 1).astype(int)
     power = np.zeros((bounds.size - 1, n + 1))  # rfft of length 2n has n + 1 frequencies
     step = max(1, _CHUNK_VALUES // n)
+    padded = np.zeros((min(step, n_lines), 2 * n), dtype=np.float64)  # lines zero-padded to 2n: linear correlation
     for block, (first, last) in enumerate(itertools.pairwise(bounds)):
         for start in range(first, last, step):
-            spectrum = np.fft.rfft(lines[start:min(start + step, last)], n=2 * n, axis=-1)
-            power[block] += np.sum(spectrum.real**2 + spectrum.imag**2, axis=0)
-    correlation = np.fft.irfft(power, n=2 * n, axis=-1)[:, :n]
-    return correlation / lines.size
+            stop = min(start + step, last)
+            rows = grid[start // per_row:-(-stop // per_row)].reshape(-1, n)
+            lines = padded[:stop - start]
+            np.subtract(rows[start % per_row:start % per_row + stop - start], mean, out=lines[:, :n])
+            spectrum = sfft.rfft(lines, axis=-1, workers=-1)
+            squares = spectrum.view(np.float64)  # (re, im) pairs
+            np.square(squares, out=squares)
+            power[block] += squares.sum(axis=0).reshape(n + 1, 2).sum(axis=1)
+    correlation = sfft.irfft(power, n=2 * n, axis=-1)[:, :n]
+    return correlation / (n_lines * n)
 
 
 def _model(params: np.ndarray, lags: np.ndarray, window: np.ndarray) -> np.ndarray:
