@@ -102,30 +102,26 @@ def acf_profile(volume: np.ndarray, axis: int) -> np.ndarray:
 def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarray:
     """:func:`acf_profile` split into the contributions of ``n_blocks`` contiguous blocks of the
     lines along ``axis`` (slabs of the volume across the first other axis); shape (n_blocks, N),
-    summing to the whole profile.  Fewer blocks when there are fewer lines.  The lines are read
-    a chunk at a time (no copy of the volume)."""
+    summing to the whole profile.  Fewer blocks when there are fewer slabs.  The lines are read
+    from the volume a few slabs at a time (no copy of the volume)."""
     data = np.asarray(volume)
     mean = data.mean(dtype=np.float64)  # a float64 scalar: the subtraction below runs in float64
     moved = np.moveaxis(data, axis, -1)
     n = moved.shape[-1]
-    grid = moved.reshape(moved.shape[0], -1, n)  # (first other axis, the rest, n): a view
-    per_row, n_lines = grid.shape[1], grid.shape[0] * grid.shape[1]
-    bounds = np.linspace(0, n_lines, min(n_blocks, n_lines) + 1).astype(int)
+    slabs = moved.reshape(moved.shape[0], -1, n)  # (first other axis, lines in a slab, n): a view
+    bounds = np.linspace(0, len(slabs), min(n_blocks, len(slabs)) + 1).astype(int)
     power = np.zeros((bounds.size - 1, n + 1))  # rfft of length 2n has n + 1 frequencies
-    step = max(1, _CHUNK_VALUES // n)
-    padded = np.zeros((min(step, n_lines), 2 * n), dtype=np.float64)  # lines zero-padded to 2n: linear correlation
+    step = max(1, _CHUNK_VALUES // (slabs.shape[1] * n))
+    padded = np.zeros((min(step, len(slabs)), slabs.shape[1], 2 * n))  # zero-padded to 2n: linear correlation
     for block, (first, last) in enumerate(itertools.pairwise(bounds)):
         for start in range(first, last, step):
-            stop = min(start + step, last)
-            rows = grid[start // per_row:-(-stop // per_row)].reshape(-1, n)
-            lines = padded[:stop - start]
-            np.subtract(rows[start % per_row:start % per_row + stop - start], mean, out=lines[:, :n])
-            spectrum = sfft.rfft(lines, axis=-1, workers=-1)
-            squares = spectrum.view(np.float64)  # (re, im) pairs
+            lines = padded[:min(step, last - start)]
+            np.subtract(slabs[start:start + len(lines)], mean, out=lines[..., :n])
+            squares = sfft.rfft(lines, axis=-1, workers=-1).view(np.float64)  # (re, im) pairs
             np.square(squares, out=squares)
-            power[block] += squares.sum(axis=0).reshape(n + 1, 2).sum(axis=1)
+            power[block] += squares.reshape(-1, 2 * (n + 1)).sum(axis=0).reshape(n + 1, 2).sum(axis=1)
     correlation = sfft.irfft(power, n=2 * n, axis=-1)[:, :n]
-    return correlation / (n_lines * n)
+    return correlation / data.size
 
 
 def _model(params: np.ndarray, lags: np.ndarray, window: np.ndarray) -> np.ndarray:

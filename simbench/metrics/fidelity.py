@@ -40,8 +40,8 @@ _SSIM_TILE = (16, 64, 64)
 
 def _validate(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Check shapes and finiteness; return both as float64 copies (the callers work in place)."""
-    pred = np.array(prediction, dtype=np.float64)
-    targ = np.array(target, dtype=np.float64)
+    pred = np.array(prediction, dtype=np.float64, order="C")
+    targ = np.array(target, dtype=np.float64, order="C")
     if pred.shape != targ.shape:
         raise ValueError(f"prediction shape {pred.shape} differs from target shape {targ.shape}")
     if pred.ndim not in (2, 3):
