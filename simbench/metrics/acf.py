@@ -39,7 +39,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.fft as sfft
-from scipy.optimize import least_squares
 
 from simbench.metrics.base import Measurement, Metric, ScoreInput
 
@@ -137,6 +136,8 @@ def _fit(lags: np.ndarray, values: np.ndarray, window: np.ndarray, starts: list[
     """Best least-squares fit over several starts; returns parameters and residual sum of squares.
     The narrow amplitude is ≥ 0; the broad one may be negative (anti-correlation of neighbours
     that exclude each other, once the mean is subtracted)."""
+    from scipy.optimize import least_squares  # here: scipy.optimize takes ~0.5 s to import, and most runs fit nothing
+
     lower = np.array([-np.inf, 0.0, MIN_ACF_SIGMA_SAMPLES, -np.inf, BROAD_MIN_RATIO])[:starts[0].size]
     upper = np.array([np.inf, np.inf, float(lags[-1]), np.inf, BROAD_MAX_RATIO])[:starts[0].size]
     best, best_rss = starts[0], np.inf

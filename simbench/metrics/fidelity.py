@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -39,9 +40,8 @@ _SSIM_TILE = (16, 64, 64)
 
 
 def _validate(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Check shapes and finiteness; return both as float64 copies (the callers work in place)."""
-    pred = np.array(prediction, dtype=np.float64, order="C")
-    targ = np.array(target, dtype=np.float64, order="C")
+    """Check shapes and finiteness; return both as arrays (not copied)."""
+    pred, targ = np.asarray(prediction), np.asarray(target)
     if pred.shape != targ.shape:
         raise ValueError(f"prediction shape {pred.shape} differs from target shape {targ.shape}")
     if pred.ndim not in (2, 3):
@@ -80,14 +80,16 @@ def fit_affine(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def _prepare_normalised(pred: np.ndarray, targ: np.ndarray, config: MetricConfig) -> tuple[np.ndarray, np.ndarray, float]:
-    """Percentile-normalise the target, least-squares fit the prediction to it (both in place)."""
+    """Percentile-normalise the target, least-squares fit the prediction to it (float64 copies,
+    made one after the other and worked on in place: at most two volume-sized arrays at a time)."""
+    targ = np.array(targ, dtype=np.float64, order="C")
     low, high = np.percentile(targ, [config.percentile_low, config.percentile_high])
     if high <= low:
         raise ValueError(
             f"target percentiles {config.percentile_low} and {config.percentile_high} are equal "
             f"({low:g}); cannot normalise a constant target")
-
-    for image in (targ, pred):  # in place: both are the caller's own copies
+    pred = np.array(pred, dtype=np.float64, order="C")
+    for image in (targ, pred):
         image -= low
         image /= high - low
     # Mapping the prediction with the target's (affine) normalisation first leaves
@@ -121,7 +123,7 @@ def prepare(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) ->
     """Return ``(prediction', target', data_range)`` per ``config.convention`` (float64)."""
     pred, targ = _validate(prediction, target)
     if config.convention == "paper":
-        return _prepare_paper(pred, targ, config)
+        return _prepare_paper(pred.astype(np.float64, copy=False), targ.astype(np.float64, copy=False), config)
     return _prepare_normalised(pred, targ, config)
 
 
@@ -252,14 +254,23 @@ _NORMALISATION = ("after percentile-normalising the target and least-squares fit
 
 
 #: the last (ScoreInput, prepared images): the harness scores psnr, ssim and mse of one sample
-#: from one ScoreInput, which is immutable, so they share one preparation
-_last_prepared: list[tuple[ScoreInput, Prepared]] = []
+#: from one ScoreInput, which is immutable, so they share one preparation.  Held through a weak
+#: reference and dropped with that ScoreInput: two float64 copies of a volume are 0.5 GB
+_last_prepared: list[tuple[weakref.ref, Prepared]] = []
+
+
+def _forget(inputs_ref: weakref.ref) -> None:
+    if _last_prepared and _last_prepared[0][0] is inputs_ref:
+        _last_prepared.clear()
 
 
 def _against_target(fn: Callable[[Prepared], float]) -> Callable[[ScoreInput], float]:
     def metric(inputs: ScoreInput) -> float:
-        if not (_last_prepared and _last_prepared[0][0] is inputs):
-            _last_prepared[:] = [(inputs, _prepared(inputs.prediction, inputs.target, inputs.config))]
+        if not (_last_prepared and _last_prepared[0][0]() is inputs):
+            _last_prepared.clear()  # before preparing: never two preparations at once
+            inputs_ref = weakref.ref(inputs)
+            _last_prepared.append((inputs_ref, _prepared(inputs.prediction, inputs.target, inputs.config)))
+            weakref.finalize(inputs, _forget, inputs_ref)
         return fn(_last_prepared[0][1])
 
     return metric
