@@ -102,8 +102,10 @@ def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarr
     """:func:`acf_profile` split into the contributions of ``n_blocks`` contiguous blocks of the
     lines along ``axis`` (slabs of the volume across the first other axis); shape (n_blocks, N),
     summing to the whole profile.  Fewer blocks when there are fewer slabs.  The lines are read
-    from the volume a few slabs at a time (no copy of the volume)."""
+    from the volume a few slabs at a time (no copy of the volume) and transformed in the volume's
+    own precision (float32 for float32 data, else float64); their powers are summed in float64."""
     data = np.asarray(volume)
+    precision = np.float32 if data.dtype == np.float32 else np.float64
     mean = data.mean(dtype=np.float64)  # a float64 scalar: the subtraction below runs in float64
     moved = np.moveaxis(data, axis, -1)
     n = moved.shape[-1]
@@ -111,14 +113,15 @@ def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarr
     bounds = np.linspace(0, len(slabs), min(n_blocks, len(slabs)) + 1).astype(int)
     power = np.zeros((bounds.size - 1, n + 1))  # rfft of length 2n has n + 1 frequencies
     step = max(1, _CHUNK_VALUES // (slabs.shape[1] * n))
-    padded = np.zeros((min(step, len(slabs)), slabs.shape[1], 2 * n))  # zero-padded to 2n: linear correlation
+    padded = np.zeros((min(step, len(slabs)), slabs.shape[1], 2 * n), dtype=precision)  # 2n: linear correlation
     for block, (first, last) in enumerate(itertools.pairwise(bounds)):
         for start in range(first, last, step):
             lines = padded[:min(step, last - start)]
             np.subtract(slabs[start:start + len(lines)], mean, out=lines[..., :n])
-            squares = sfft.rfft(lines, axis=-1, workers=-1).view(np.float64)  # (re, im) pairs
+            squares = sfft.rfft(lines, axis=-1, workers=-1).view(precision)  # (re, im) pairs
             np.square(squares, out=squares)
-            power[block] += squares.reshape(-1, 2 * (n + 1)).sum(axis=0).reshape(n + 1, 2).sum(axis=1)
+            pairs = squares.reshape(-1, 2 * (n + 1)).sum(axis=0, dtype=np.float64)
+            power[block] += pairs.reshape(n + 1, 2).sum(axis=1)
     correlation = sfft.irfft(power, n=2 * n, axis=-1)[:, :n]
     return correlation / data.size
 
