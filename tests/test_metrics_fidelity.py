@@ -147,6 +147,15 @@ def test_ssim_equals_skimage_on_random_images(shape: tuple[int, ...]) -> None:
     assert structural_similarity(prediction, target, 1.0, where) == pytest.approx(on_mask, abs=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+def test_percentiles_are_numpys(dtype: type) -> None:
+    from simbench.metrics.fidelity import _percentiles
+
+    values = (np.random.default_rng(5).standard_normal((7, 33, 41)) * 300).astype(dtype)
+    q = (0.1, 50.0, 99.9, 100.0)
+    np.testing.assert_allclose(_percentiles(values, q), np.percentile(values.astype(np.float64), q), rtol=1e-14)
+
+
 def test_support_is_the_maximum_filter_of_the_bright_voxels() -> None:
     from scipy.ndimage import maximum_filter
 

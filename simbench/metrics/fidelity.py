@@ -79,15 +79,27 @@ def fit_affine(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
     return scale * prediction + offset
 
 
+def _percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
+    """``numpy.percentile(values, q)`` (linear interpolation, float64) from a partition of the values
+    as stored: no float64 copy of a float32 volume, and only the order statistics needed."""
+    flat = np.ravel(values)
+    position = np.asarray(q, dtype=np.float64) / 100.0 * (flat.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, flat.size - 1)
+    ordered = np.partition(flat, np.unique(np.concatenate([below, above])))
+    low, high = ordered[below].astype(np.float64), ordered[above].astype(np.float64)
+    return low + (high - low) * (position - below)
+
+
 def _prepare_normalised(pred: np.ndarray, targ: np.ndarray, config: MetricConfig) -> tuple[np.ndarray, np.ndarray, float]:
     """Percentile-normalise the target, least-squares fit the prediction to it (float64 copies,
     made one after the other and worked on in place: at most two volume-sized arrays at a time)."""
-    targ = np.array(targ, dtype=np.float64, order="C")
-    low, high = np.percentile(targ, [config.percentile_low, config.percentile_high])
+    low, high = _percentiles(targ, (config.percentile_low, config.percentile_high))
     if high <= low:
         raise ValueError(
             f"target percentiles {config.percentile_low} and {config.percentile_high} are equal "
             f"({low:g}); cannot normalise a constant target")
+    targ = np.array(targ, dtype=np.float64, order="C")
     pred = np.array(pred, dtype=np.float64, order="C")
     for image in (targ, pred):
         image -= low
