@@ -36,7 +36,7 @@ SSIM_TRUNCATE = 3.5
 _SSIM_RADIUS = SSIM_WINDOW_PX // 2
 #: the tiles (planes, rows, columns) a volume's SSIM map is computed in: cache-sized, each read
 #: with ``_SSIM_RADIUS`` more voxels on every side
-_SSIM_TILE = (16, 64, 64)
+_SSIM_TILE = (24, 96, 96)
 
 
 def _validate(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
