@@ -22,7 +22,7 @@ PEAK_GOAL_GB = 1.5
 
 CHILD = """
 import json, resource, time
-from simbench.harness import runner
+from simbench.harness import evaluation
 from simbench.harness.digest import sample_digest
 from simbench.metrics.base import MetricConfig
 from simbench.plugin.manager import PluginManager
@@ -41,9 +41,9 @@ def timed(name, fn):
 sample = timed("generate", lambda: suite.make_sample(0, "quick", suite.default_seed))
 digest = timed("digest", lambda: sample_digest(sample))
 image = timed("widefield", lambda: registry.method("widefield")().reconstruct(sample.raw))
-row = timed("score", lambda: runner.evaluate(runner.new_row(sample, digest), sample, metrics, MetricConfig(),
-                                             lambda repeat: image))
-timed("reference", lambda: runner.reference_scores(sample, metrics, MetricConfig()))
+row = timed("score", lambda: evaluation.evaluate(evaluation.new_row(sample, digest), sample, metrics,
+                                                 MetricConfig(), lambda repeat: image))
+timed("reference", lambda: evaluation.reference_scores(sample, metrics, MetricConfig()))
 peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 print(json.dumps({"phases": phases, "peak_gb": peak_gb, "status": row["status"], "scores": row["scores"]}))
 """
