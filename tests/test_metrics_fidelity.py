@@ -6,7 +6,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from simbench.metrics.base import MetricConfig, ScoreInput
-from simbench.metrics.fidelity import FIDELITY_METRICS, mse, prepare, psnr, ssim
+from simbench.metrics.fidelity import FIDELITY_METRICS, mse, prepare, psnr, ssim, structural_similarity, support
 
 NORMALISED = MetricConfig()
 PAPER = MetricConfig(convention="paper")
@@ -126,6 +126,46 @@ def test_ssim_matches_hand_written_formula() -> None:
     pred_p, target_p, data_range = prepare(prediction, target, NORMALISED)
     expected = gaussian_ssim_by_hand(pred_p, target_p, data_range)
     assert ssim(prediction, target, NORMALISED) == pytest.approx(expected, abs=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(64, 80), (512, 384), (12, 13, 14), (21, 30, 19), (50, 150, 200)])
+def test_ssim_equals_skimage_on_random_images(shape: tuple[int, ...]) -> None:
+    """Our tiled SSIM is scikit-image's Gaussian SSIM (Wang et al.), on images and volumes; a volume
+    larger than one tile (24 × 96 × 96) is computed tile by tile, also over a sparse mask."""
+    from skimage.metrics import structural_similarity as skimage_ssim
+
+    rng = np.random.default_rng(len(shape) + shape[0])
+    target = rng.uniform(size=shape)
+    prediction = 0.7 * target + 0.3 * rng.uniform(size=shape)
+    kwargs = dict(data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, K1=0.01, K2=0.03)
+    expected, ssim_map = skimage_ssim(prediction, target, full=True, **kwargs)
+    assert structural_similarity(prediction, target, 1.0) == pytest.approx(expected, abs=1e-5)
+    where = rng.uniform(size=shape) < 0.2
+    inner = (slice(5, -5),) * len(shape)
+    assert where[inner].any()
+    on_mask = ssim_map[inner][where[inner]].mean()
+    assert structural_similarity(prediction, target, 1.0, where) == pytest.approx(on_mask, abs=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+def test_percentiles_are_numpys(dtype: type) -> None:
+    from simbench.metrics.fidelity import _percentiles
+
+    values = (np.random.default_rng(5).standard_normal((7, 33, 41)) * 300).astype(dtype)
+    q = (0.1, 50.0, 99.9, 100.0)
+    np.testing.assert_allclose(_percentiles(values, q), np.percentile(values.astype(np.float64), q), rtol=1e-14)
+
+
+def test_support_is_the_maximum_filter_of_the_bright_voxels() -> None:
+    from scipy.ndimage import maximum_filter
+
+    rng = np.random.default_rng(4)
+    target = np.where(rng.uniform(size=(30, 40, 50)) < 0.002, 1000.0, 0.0)
+    prediction = np.where(rng.uniform(size=target.shape) < 0.002, 1000.0, 0.0)
+    where = support(prediction, target, 1000.0, NORMALISED)
+    level = NORMALISED.support_level * 1000.0
+    bright = (target > level) | (prediction > level)
+    np.testing.assert_array_equal(where, maximum_filter(bright, size=2 * NORMALISED.support_margin_px + 1))
 
 
 def test_ssim_works_for_3d_volumes() -> None:

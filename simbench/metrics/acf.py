@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
+import scipy.fft as sfft
 
 from simbench.metrics.base import Measurement, Metric, ScoreInput
 
@@ -101,19 +101,29 @@ def acf_profile(volume: np.ndarray, axis: int) -> np.ndarray:
 def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarray:
     """:func:`acf_profile` split into the contributions of ``n_blocks`` contiguous blocks of the
     lines along ``axis`` (slabs of the volume across the first other axis); shape (n_blocks, N),
-    summing to the whole profile.  Fewer blocks when there are fewer lines."""
-    data = np.moveaxis(np.asarray(volume, dtype=np.float64), axis, -1)
-    n = data.shape[-1]
-    lines = (data - data.mean()).reshape(-1, n)
-    bounds = np.linspace(0, lines.shape[0], min(n_blocks, lines.shape[0]) + 1).astype(int)
+    summing to the whole profile.  Fewer blocks when there are fewer slabs.  The lines are read
+    from the volume a few slabs at a time (no copy of the volume) and transformed in the volume's
+    own precision (float32 for float32 data, else float64); their powers are summed in float64."""
+    data = np.asarray(volume)
+    precision = np.float32 if data.dtype == np.float32 else np.float64
+    mean = data.mean(dtype=np.float64)  # a float64 scalar: the subtraction below runs in float64
+    moved = np.moveaxis(data, axis, -1)
+    n = moved.shape[-1]
+    slabs = moved.reshape(moved.shape[0], -1, n)  # (first other axis, lines in a slab, n): a view
+    bounds = np.linspace(0, len(slabs), min(n_blocks, len(slabs)) + 1).astype(int)
     power = np.zeros((bounds.size - 1, n + 1))  # rfft of length 2n has n + 1 frequencies
-    step = max(1, _CHUNK_VALUES // n)
+    step = max(1, _CHUNK_VALUES // (slabs.shape[1] * n))
+    padded = np.zeros((min(step, len(slabs)), slabs.shape[1], 2 * n), dtype=precision)  # 2n: linear correlation
     for block, (first, last) in enumerate(itertools.pairwise(bounds)):
         for start in range(first, last, step):
-            spectrum = np.fft.rfft(lines[start:min(start + step, last)], n=2 * n, axis=-1)
-            power[block] += np.sum(spectrum.real**2 + spectrum.imag**2, axis=0)
-    correlation = np.fft.irfft(power, n=2 * n, axis=-1)[:, :n]
-    return correlation / lines.size
+            lines = padded[:min(step, last - start)]
+            np.subtract(slabs[start:start + len(lines)], mean, out=lines[..., :n])
+            squares = sfft.rfft(lines, axis=-1, workers=-1).view(precision)  # (re, im) pairs
+            np.square(squares, out=squares)
+            pairs = squares.reshape(-1, 2 * (n + 1)).sum(axis=0, dtype=np.float64)
+            power[block] += pairs.reshape(n + 1, 2).sum(axis=1)
+    correlation = sfft.irfft(power, n=2 * n, axis=-1)[:, :n]
+    return correlation / data.size
 
 
 def _model(params: np.ndarray, lags: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -129,6 +139,8 @@ def _fit(lags: np.ndarray, values: np.ndarray, window: np.ndarray, starts: list[
     """Best least-squares fit over several starts; returns parameters and residual sum of squares.
     The narrow amplitude is ≥ 0; the broad one may be negative (anti-correlation of neighbours
     that exclude each other, once the mean is subtracted)."""
+    from scipy.optimize import least_squares  # here: scipy.optimize takes ~0.5 s to import, and most runs fit nothing
+
     lower = np.array([-np.inf, 0.0, MIN_ACF_SIGMA_SAMPLES, -np.inf, BROAD_MIN_RATIO])[:starts[0].size]
     upper = np.array([np.inf, np.inf, float(lags[-1]), np.inf, BROAD_MAX_RATIO])[:starts[0].size]
     best, best_rss = starts[0], np.inf

@@ -19,22 +19,29 @@ scaled to 0–255 and rounded to 8 bit; the data range is 255.
 """
 from __future__ import annotations
 
+import itertools
+import math
+import weakref
 from typing import Callable
 
 import numpy as np
-from skimage.metrics import structural_similarity
+from scipy.ndimage import gaussian_filter1d
 
 from simbench.metrics.base import Metric, MetricConfig, ScoreInput
 
 #: Side of the Gaussian SSIM window (σ 1.5, truncated at 3.5σ) of Wang et al.
 SSIM_WINDOW_PX = 11
 SSIM_SIGMA_PX = 1.5
+SSIM_TRUNCATE = 3.5
+_SSIM_RADIUS = SSIM_WINDOW_PX // 2
+#: the tiles (planes, rows, columns) a volume's SSIM map is computed in: cache-sized, each read
+#: with ``_SSIM_RADIUS`` more voxels on every side
+_SSIM_TILE = (24, 96, 96)
 
 
 def _validate(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Check shapes and finiteness; return both as float64 arrays."""
-    pred = np.asarray(prediction, dtype=np.float64)
-    targ = np.asarray(target, dtype=np.float64)
+    """Check shapes and finiteness; return both as arrays (not copied)."""
+    pred, targ = np.asarray(prediction), np.asarray(target)
     if pred.shape != targ.shape:
         raise ValueError(f"prediction shape {pred.shape} differs from target shape {targ.shape}")
     if pred.ndim not in (2, 3):
@@ -45,34 +52,64 @@ def _validate(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, n
     return pred, targ
 
 
-def fit_affine(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Least-squares ``scale·prediction + offset`` closest to ``target``.
+#: values per block of the sums in :func:`affine_fit` (no volume-sized temporaries)
+_SUM_CHUNK = 1 << 20
 
-    A constant prediction gets scale 0 (its best fit is the target mean).
+
+def affine_fit(prediction: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """``(scale, offset)`` of the least-squares ``scale·prediction + offset`` closest to ``target``.
+
+    A constant prediction gets scale 0 (its best fit is the target mean); a prediction equal to
+    the target gets exactly (1, 0).
     """
-    pred_centred = prediction - prediction.mean()
-    denominator = float(np.sum(pred_centred * pred_centred))
-    scale = float(np.sum(pred_centred * (target - target.mean()))) / denominator if denominator > 0 else 0.0
-    offset = target.mean() - scale * prediction.mean()
+    pred, targ = np.ravel(prediction), np.ravel(target)
+    pred_mean, targ_mean = float(pred.mean()), float(targ.mean())
+    denominator = numerator = 0.0
+    for start in range(0, pred.size, _SUM_CHUNK):
+        pred_centred = pred[start:start + _SUM_CHUNK] - pred_mean
+        denominator += float(np.einsum("i,i->", pred_centred, pred_centred))  # no BLAS: no thread-count rounding
+        numerator += float(np.einsum("i,i->", pred_centred, targ[start:start + _SUM_CHUNK] - targ_mean))
+    scale = numerator / denominator if denominator > 0 else 0.0
+    return scale, targ_mean - scale * pred_mean
+
+
+def fit_affine(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares ``scale·prediction + offset`` closest to ``target`` (:func:`affine_fit`)."""
+    scale, offset = affine_fit(prediction, target)
     return scale * prediction + offset
 
 
+def _percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
+    """``numpy.percentile(values, q)`` (linear interpolation, float64) from a partition of the values
+    as stored: no float64 copy of a float32 volume, and only the order statistics needed."""
+    flat = np.ravel(values)
+    position = np.asarray(q, dtype=np.float64) / 100.0 * (flat.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, flat.size - 1)
+    ordered = np.partition(flat, np.unique(np.concatenate([below, above])))
+    low, high = ordered[below].astype(np.float64), ordered[above].astype(np.float64)
+    return low + (high - low) * (position - below)
+
+
 def _prepare_normalised(pred: np.ndarray, targ: np.ndarray, config: MetricConfig) -> tuple[np.ndarray, np.ndarray, float]:
-    """Percentile-normalise the target, least-squares fit the prediction to it."""
-    low, high = np.percentile(targ, [config.percentile_low, config.percentile_high])
+    """Percentile-normalise the target, least-squares fit the prediction to it (float64 copies,
+    made one after the other and worked on in place: at most two volume-sized arrays at a time)."""
+    low, high = _percentiles(targ, (config.percentile_low, config.percentile_high))
     if high <= low:
         raise ValueError(
             f"target percentiles {config.percentile_low} and {config.percentile_high} are equal "
             f"({low:g}); cannot normalise a constant target")
-
-    def normalise(image: np.ndarray) -> np.ndarray:
-        return (image - low) / (high - low)
-
-    target_n = normalise(targ)
+    targ = np.array(targ, dtype=np.float64, order="C")
+    pred = np.array(pred, dtype=np.float64, order="C")
+    for image in (targ, pred):
+        image -= low
+        image /= high - low
     # Mapping the prediction with the target's (affine) normalisation first leaves
     # the fit unchanged but makes identical inputs come out bit-identical.
-    prediction_n = fit_affine(normalise(pred), target_n)
-    return prediction_n, target_n, float(target_n.max() - target_n.min())
+    scale, offset = affine_fit(pred, targ)
+    pred *= scale
+    pred += offset
+    return pred, targ, float(targ.max() - targ.min())
 
 
 def _to_8bit(image: np.ndarray) -> np.ndarray:
@@ -98,7 +135,7 @@ def prepare(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) ->
     """Return ``(prediction', target', data_range)`` per ``config.convention`` (float64)."""
     pred, targ = _validate(prediction, target)
     if config.convention == "paper":
-        return _prepare_paper(pred, targ, config)
+        return _prepare_paper(pred.astype(np.float64, copy=False), targ.astype(np.float64, copy=False), config)
     return _prepare_normalised(pred, targ, config)
 
 
@@ -108,11 +145,24 @@ def support(pred: np.ndarray, targ: np.ndarray, data_range: float, config: Metri
     # the normalised target maps its percentiles to 0 and 1: sparse when 1 is a tiny share of its range
     if config.convention != "normalised" or 1.0 >= config.sparse_max_fraction * data_range:
         return None
-    from scipy.ndimage import maximum_filter
-
     level = targ.min() + config.support_level * data_range
-    bright = (targ > level) | (pred > level)
-    return maximum_filter(bright, size=2 * config.support_margin_px + 1)
+    bright = targ > level
+    bright |= pred > level
+    return _dilate(bright, config.support_margin_px)
+
+
+def _dilate(mask: np.ndarray, margin: int) -> np.ndarray:
+    """``mask`` widened by ``margin`` voxels along every axis (a box: the maximum filter of side
+    2·margin + 1; voxels past the border add nothing), by shifted ORs along each axis."""
+    for axis in range(mask.ndim):
+        widened = mask.copy()
+        lines = np.moveaxis(mask, axis, 0)
+        out = np.moveaxis(widened, axis, 0)
+        for shift in range(1, min(margin, lines.shape[0] - 1) + 1):
+            out[shift:] |= lines[:-shift]
+            out[:-shift] |= lines[shift:]
+        mask = widened
+    return mask
 
 
 Prepared = tuple[np.ndarray, np.ndarray, float, np.ndarray | None]
@@ -123,13 +173,10 @@ def _prepared(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) 
     return pred, targ, data_range, support(pred, targ, data_range, config)
 
 
-def _mean(values: np.ndarray, where: np.ndarray | None) -> float:
-    return float(np.mean(values if where is None else values[where]))
-
-
 def _mse(prepared: Prepared) -> float:
     pred, targ, _, where = prepared
-    return _mean((pred - targ) ** 2, where)
+    error = (pred - targ).ravel() if where is None else pred[where] - targ[where]
+    return float(np.einsum("i,i->", error, error)) / error.size
 
 
 def _psnr(prepared: Prepared) -> float:
@@ -137,17 +184,65 @@ def _psnr(prepared: Prepared) -> float:
     return float("inf") if error == 0 else float(10.0 * np.log10(prepared[2] ** 2 / error))
 
 
-def _ssim(prepared: Prepared) -> float:
-    pred, targ, data_range, where = prepared
+def _window_mean(image: np.ndarray) -> np.ndarray:
+    """``image`` filtered by the SSIM window (σ ``SSIM_SIGMA_PX``, mirrored borders) along every axis,
+    returned with its last two axes swapped: both lateral passes run along contiguous lines."""
+    def along_last(lines: np.ndarray) -> np.ndarray:
+        return gaussian_filter1d(lines, SSIM_SIGMA_PX, axis=-1, mode="reflect", truncate=SSIM_TRUNCATE, output=lines)
+
+    swapped = np.ascontiguousarray(np.swapaxes(along_last(image), -1, -2))
+    along_last(swapped)
+    if image.ndim == 3:
+        gaussian_filter1d(swapped, SSIM_SIGMA_PX, axis=0, mode="reflect", truncate=SSIM_TRUNCATE, output=swapped)
+    return swapped
+
+
+def _ssim_map(pred: np.ndarray, targ: np.ndarray, data_range: float) -> np.ndarray:
+    """The SSIM map of (pred, targ) with the last two axes swapped (:func:`_window_mean`)."""
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    ux, uy = _window_mean(pred.copy()), _window_mean(targ.copy())
+    vx = _window_mean(pred * pred) - ux * ux
+    vy = _window_mean(targ * targ) - uy * uy
+    vxy = _window_mean(pred * targ) - ux * uy
+    numerator = (2 * ux * uy + c1) * (2 * vxy + c2)
+    return numerator / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+
+
+def structural_similarity(pred: np.ndarray, targ: np.ndarray, data_range: float,
+                          where: np.ndarray | None = None) -> float:
+    """Mean SSIM of two 2D or 3D float64 arrays (Wang et al.: Gaussian window σ 1.5 truncated at
+    3.5σ, K1 0.01, K2 0.03, population covariances, mirrored borders), over every voxel at least
+    the window's radius from the border, and of those only ``where`` when given.  Equals
+    ``skimage.metrics.structural_similarity(..., gaussian_weights=True, use_sample_covariance=False)``
+    (to rounding) but works through a volume in cache-sized tiles (each read with the window's
+    radius around it), skipping tiles with nothing to average: sparse volumes cost little."""
     if min(targ.shape) < SSIM_WINDOW_PX:
         raise ValueError(f"SSIM needs every axis >= {SSIM_WINDOW_PX} px; prepared shape is {targ.shape}")
-    mean_ssim, ssim_map = structural_similarity(
-        pred, targ, data_range=data_range, gaussian_weights=True, sigma=SSIM_SIGMA_PX,
-        use_sample_covariance=False, K1=0.01, K2=0.03, full=True)
-    if where is None:
-        return float(mean_ssim)
-    inner = (slice(SSIM_WINDOW_PX // 2, -(SSIM_WINDOW_PX // 2)),) * targ.ndim  # as skimage's mean: no border
-    return _mean(ssim_map[inner], where[inner])
+    r = _SSIM_RADIUS
+    counted = np.zeros(targ.shape, dtype=bool)
+    counted[(slice(r, -r),) * targ.ndim] = True
+    if where is not None:
+        counted &= where
+    tile = _SSIM_TILE if targ.ndim == 3 else targ.shape
+    total, count = 0.0, 0
+    for corner in itertools.product(*(range(0, n, t) for n, t in zip(targ.shape, tile))):
+        keep = tuple(slice(c, min(c + t, n)) for c, t, n in zip(corner, tile, targ.shape))
+        mask = counted[keep]
+        if not mask.any():
+            continue
+        # the tile and the voxels the window reaches from it (or the mirrored border)
+        block = tuple(slice(max(k.start - r, 0), min(k.stop + r, n)) for k, n in zip(keep, targ.shape))
+        inner = tuple(slice(k.start - b.start, k.stop - b.start) for k, b in zip(keep, block))
+        values = _ssim_map(pred[block], targ[block], data_range)[inner[:-2] + inner[:-3:-1]]
+        values = values[np.swapaxes(mask, -1, -2)]
+        total += float(values.sum(dtype=np.float64))
+        count += values.size
+    return total / count if count else math.nan
+
+
+def _ssim(prepared: Prepared) -> float:
+    pred, targ, data_range, where = prepared
+    return structural_similarity(pred, targ, data_range, where)
 
 
 def mse(prediction: np.ndarray, target: np.ndarray, config: MetricConfig) -> float:
@@ -171,14 +266,23 @@ _NORMALISATION = ("after percentile-normalising the target and least-squares fit
 
 
 #: the last (ScoreInput, prepared images): the harness scores psnr, ssim and mse of one sample
-#: from one ScoreInput, which is immutable, so they share one preparation
-_last_prepared: list[tuple[ScoreInput, Prepared]] = []
+#: from one ScoreInput, which is immutable, so they share one preparation.  Held through a weak
+#: reference and dropped with that ScoreInput: two float64 copies of a volume are 0.5 GB
+_last_prepared: list[tuple[weakref.ref, Prepared]] = []
+
+
+def _forget(inputs_ref: weakref.ref) -> None:
+    if _last_prepared and _last_prepared[0][0] is inputs_ref:
+        _last_prepared.clear()
 
 
 def _against_target(fn: Callable[[Prepared], float]) -> Callable[[ScoreInput], float]:
     def metric(inputs: ScoreInput) -> float:
-        if not (_last_prepared and _last_prepared[0][0] is inputs):
-            _last_prepared[:] = [(inputs, _prepared(inputs.prediction, inputs.target, inputs.config))]
+        if not (_last_prepared and _last_prepared[0][0]() is inputs):
+            _last_prepared.clear()  # before preparing: never two preparations at once
+            inputs_ref = weakref.ref(inputs)
+            _last_prepared.append((inputs_ref, _prepared(inputs.prediction, inputs.target, inputs.config)))
+            weakref.finalize(inputs, _forget, inputs_ref)
         return fn(_last_prepared[0][1])
 
     return metric
