@@ -14,8 +14,10 @@ from simbench.metrics.fidelity import psnr
 from simbench.resample import upsample_bicubic
 from simbench.suites.motion import MotionMedium
 
-#: raw crop side (px), its top-left corner, optimiser steps and Adam's learning rate of the overfit
-CROP, CORNER, STEPS, LEARNING_RATE = 64, 64, 400, 2e-3
+#: raw crop side (px), its top-left corner and Adam's learning rate of the overfit
+CROP, CORNER, LEARNING_RATE = 64, 64, 2e-3
+#: optimiser steps per method: the transformer converges more slowly than the CNN
+STEPS = {VSRSIM: 600, MLSIM: 300}
 #: how far past widefield the overfit crop must get (dB, normalised PSNR)
 MARGIN_DB = 0.8
 
@@ -31,17 +33,28 @@ def _crop(any_order: bool) -> tuple[torch.Tensor, torch.Tensor, float]:
         widefield
 
 
+@pytest.fixture()
+def one_thread():
+    """Small convolutions on a shared machine run faster on one thread than on several that wait for
+    each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("cls", [VSRSIM, MLSIM], ids=lambda c: c.name)
-def test_the_training_configuration_overfits_one_moving_sample_past_widefield(cls):
+def test_the_training_configuration_overfits_one_moving_sample_past_widefield(cls, one_thread):
     x, y, widefield = _crop(cls.accepts_any_pattern_order)
     torch.manual_seed(0)
     model = cls.build(cls.configs[cls.default_config])
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    for _ in range(STEPS):
+    for _ in range(STEPS[cls]):
         loss = torch.nn.functional.l1_loss(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
     with torch.no_grad():
         fitted = psnr(model(x)[0, 0].numpy(), y[0, 0].numpy(), MetricConfig())
+    print(f"{cls.name}: {fitted:.2f} dB after {STEPS[cls]} steps, widefield {widefield:.2f} dB")
     assert fitted > widefield + MARGIN_DB, (fitted, widefield)
