@@ -71,6 +71,23 @@ def test_vsrsim_shifted_windows_keep_wrapped_tokens_apart():
     assert (mask[-1] < 0).any()            # the last one mixes wrapped regions
 
 
+def test_vsrsim_configs_without_the_newer_fields_build_the_earlier_network():
+    """Weights stored before ``activation`` and ``unembed`` existed (the shipped small checkpoint) build a
+    network without LeakyReLUs whose tokens paint their own patch; the fields add LeakyReLUs (two in the
+    head, two per group) and a lateral kernel twice the patch, with the same output shape."""
+    def leaky(model: torch.nn.Module) -> int:
+        return sum(isinstance(m, torch.nn.LeakyReLU) for m in model.modules())
+
+    earlier = _tiny(VSRSIM)
+    assert leaky(earlier) == 0 and earlier.to_frames.unembed.kernel_size == (3, 4, 4)
+    newer = VSRSIM.build({**TINY[VSRSIM], "activation": True, "unembed": "overlapping"})
+    assert leaky(newer) == 2 + 2 * TINY[VSRSIM]["groups"] and newer.to_frames.unembed.kernel_size == (3, 8, 8)
+    assert newer(torch.rand(1, 9, 32, 24)).shape == (1, 1, 64, 48)
+    assert VSRSIM.configs["small"]["unembed"] == "overlapping" and VSRSIM.configs["paper"]["activation"]
+    with pytest.raises(ValueError, match="unknown unembedding"):
+        VSRSIM.build({**TINY[VSRSIM], "unembed": "pixelshuffle"})
+
+
 def test_rbpn_input_is_frames_then_eight_flows():
     frames = np.random.default_rng(0).random((9, 24, 24), dtype=np.float32)
     inputs = RBPN().prepare(frames)
