@@ -71,6 +71,23 @@ def test_vsrsim_shifted_windows_keep_wrapped_tokens_apart():
     assert (mask[-1] < 0).any()            # the last one mixes wrapped regions
 
 
+def test_vsrsim_configs_without_the_newer_fields_build_the_earlier_network():
+    """Weights stored before ``activation`` and ``unembed`` existed (the shipped small checkpoint) build a
+    network without LeakyReLUs whose tokens paint their own patch; the fields add LeakyReLUs (two in the
+    head, two per group) and a lateral kernel twice the patch, with the same output shape."""
+    def leaky(model: torch.nn.Module) -> int:
+        return sum(isinstance(m, torch.nn.LeakyReLU) for m in model.modules())
+
+    earlier = _tiny(VSRSIM)
+    assert leaky(earlier) == 0 and earlier.to_frames.unembed.kernel_size == (3, 4, 4)
+    newer = VSRSIM.build({**TINY[VSRSIM], "activation": True, "unembed": "overlapping"})
+    assert leaky(newer) == 2 + 2 * TINY[VSRSIM]["groups"] and newer.to_frames.unembed.kernel_size == (3, 8, 8)
+    assert newer(torch.rand(1, 9, 32, 24)).shape == (1, 1, 64, 48)
+    assert VSRSIM.configs["small"]["unembed"] == "overlapping" and VSRSIM.configs["paper"]["activation"]
+    with pytest.raises(ValueError, match="unknown unembedding"):
+        VSRSIM.build({**TINY[VSRSIM], "unembed": "pixelshuffle"})
+
+
 def test_rbpn_input_is_frames_then_eight_flows():
     frames = np.random.default_rng(0).random((9, 24, 24), dtype=np.float32)
     inputs = RBPN().prepare(frames)
@@ -182,6 +199,45 @@ def test_a_suite_group_trains_on_its_members_train_pools_in_turn(registry):
     assert refused.returncode == 2 and "suite 'axial' holds lssim3d" in refused.stderr
 
 
+def test_a_streaming_pool_replaces_its_oldest_samples_and_any_stage_can_be_rebuilt(registry):
+    """Stage s holds train-pool indices s·stream … s·stream + size − 1; samples shared between stages are
+    kept, not regenerated; a pool built directly at a stage (a resumed run) holds the same data."""
+    suite = registry.suite("static")
+    pool = TrainPool(suite, lambda f: f, any_order=False, size=2, validation=1, seed=0, stream=1)
+    assert [it.sample_id for it in pool.items] == ["static-train-000000", "static-train-000001"]
+    kept = pool.items[1]
+    pool.refresh(1)
+    assert [it.sample_id for it in pool.items] == ["static-train-000001", "static-train-000002"]
+    assert pool.items[0] is kept and len(pool.examples) == 2
+    assert [it.sample_id for it in pool.validation] == [f"static-train-{VALIDATION_OFFSET:06d}"]
+    resumed = TrainPool(suite, lambda f: f, any_order=False, size=2, validation=1, seed=0, stream=1, stage=1)
+    assert resumed.sha256 == pool.sha256
+    np.testing.assert_array_equal(resumed.batch(7, 2, 16)[0], pool.batch(7, 2, 16)[0])
+    with pytest.raises(SimbenchError, match="validation samples begin"):
+        pool.refresh(VALIDATION_OFFSET)
+
+
+def test_motion_trains_on_static_medium_and_fast_whose_scenes_no_test_split_holds(registry):
+    """``--suite motion`` mixes the train pools of static, medium and fast (extreme only when named);
+    their training and validation scenes come from the train sources and streams, which no test split
+    (motion, rolling, frame-delay: all draw natural images from the test sources) uses."""
+    from simbench.learn.data import training_suite
+    from simbench.phantoms.images import pool_sources
+
+    mix = training_suite(registry, "motion")
+    assert [s.name for s in mix.suites] == ["motion/static", "motion/medium", "motion/fast"]
+    assert [s.name for s in training_suite(registry, "motion,motion/extreme").suites][-1] == "motion/extreme"
+    assert training_suite(registry, "static") is registry.suite("static")
+    train_sources = set(pool_sources("train", (1, 1)))
+    assert train_sources.isdisjoint(pool_sources("test", (1, 1)))
+    for index in (0, 1, 2, VALIDATION_OFFSET, VALIDATION_OFFSET + 1, VALIDATION_OFFSET + 2):
+        sample = mix.make_train_sample(index, 0)
+        member = mix.suites[index % 3]
+        assert sample.meta["pool"] == "train" and sample.meta["source"] in train_sources | {"render_cell_scene"}
+        test = member.make_sample(0, "quick", 0)
+        assert test.meta["source"] not in train_sources and not np.array_equal(sample.target, test.target)
+
+
 def test_order_agnostic_methods_see_still_scenes_with_a_cyclic_start(registry):
     sample = registry.suite("static").make_train_sample(1, 0)
     item = make_item(sample, lambda f: f, any_order=True, roll=3)
@@ -190,16 +246,21 @@ def test_order_agnostic_methods_see_still_scenes_with_a_cyclic_start(registry):
 
 
 def test_train_resume_and_use_the_weights(registry, tmp_path, monkeypatch):
-    """A run interrupted (Ctrl-C) after two steps and resumed equals an uninterrupted one bit for bit;
-    the weights reconstruct through SIMBENCH_WEIGHTS_<METHOD>, deterministically."""
+    """A run interrupted (Ctrl-C) after two steps and resumed equals an uninterrupted one bit for bit, also
+    from a streaming pool (the resumed run starts at the pool's second stage); the learning curve lies
+    beside the state; the weights reconstruct through SIMBENCH_WEIGHTS_<METHOD>, deterministically."""
     suite = registry.suite("static")
-    settings = TrainSettings(config="tiny", steps=3, batch=2, crop=16, pool=1, validation=1, validate_every=3,
-                             checkpoint_every=5, device="cpu", command="test")
+    settings = TrainSettings(config="tiny", steps=3, batch=2, crop=16, pool=1, validation=1, validate_every=1,
+                             checkpoint_every=5, stream=1, stream_every=2, device="cpu", command="test")
     straight = train_straight_and_resumed(_TinyTrainable, suite, settings, tmp_path, monkeypatch)
     card = json.loads(checkpoint.card_path(straight).read_text())
     assert card["sha256"] == checkpoint.sha256_file(straight)
     assert card["training"]["steps"] == 3 and card["validation"][-1]["step"] == 3
-    assert card["suite"]["name"] == "static" and card["suite"]["train_samples"] == ["static-train-000000"]
+    assert card["suite"]["name"] == "static" and card["suite"]["train_samples"] == ["static-train-000001"]
+    assert card["suite"]["train_samples_drawn"] == 2
+    curve = (straight.parent / "learning-curve.csv").read_text().splitlines()
+    assert curve[0].startswith("step,loss,psnr,ssim,widefield_psnr") and len(curve) == 4
+    assert (straight.parent / "learning-curve.png").stat().st_size > 1000
     monkeypatch.setenv("SIMBENCH_WEIGHTS_MLSIM", str(straight))
     raw = suite.make_sample(0, "quick", 0).raw
     raw = dataclasses.replace(raw, frames=raw.frames[:, :48, :40])

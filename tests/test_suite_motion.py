@@ -57,6 +57,21 @@ def test_sample_structure(suite, samples):
 
 
 @pytest.mark.parametrize("suite", MOVING, ids=lambda s: s.regime)
+def test_pattern_start_option_fixes_the_order_and_nothing_else(suite, samples):
+    """``pattern_start=0`` (as frame-delay's) gives the fixed cycle that fixed-order methods need, on the
+    same scene, motion and noise; it leaves the manifest (other bytes)."""
+    drawn = samples[suite.regime]
+    fixed_suite = suite.configured({"pattern_start": "0"})
+    assert suite.requires_any_pattern_order and not fixed_suite.requires_any_pattern_order
+    fixed = fixed_suite.make_sample(0, "quick", 0)
+    assert fixed.raw.frame_patterns == tuple(range(9)) and fixed.meta["pattern_start"] == 0
+    np.testing.assert_array_equal(fixed.target, drawn.target)
+    assert expected(fixed_suite, "quick", 0) is None
+    if drawn.meta["pattern_start"] != 0:
+        assert sample_digest(fixed) != sample_digest(drawn)
+
+
+@pytest.mark.parametrize("suite", MOVING, ids=lambda s: s.regime)
 @pytest.mark.parametrize("size", ["quick", "full"])
 def test_regime_flow_matches_table1(suite, size):
     """The manifest's regime statistics (TV-L1 over all 8 pairs of every sample of the size)

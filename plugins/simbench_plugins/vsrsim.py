@@ -22,12 +22,18 @@ class VSRSIM(LearnedMethod):
     configs: ClassVar[dict[str, dict[str, Any]]] = {
         # reference configuration, ≈13.9 M parameters (SCIENCE.md §3): embed 192, 5 groups × 6 blocks,
         # 8 heads, window (2, 8, 8) shifted by half on alternate blocks, MLP ratio 2, patch (3, 4, 4),
-        # channel-attention branch of 12 blocks (64 features, as the RCAN comparisons)
+        # channel-attention branch of 12 blocks (64 features, as the RCAN comparisons); LeakyReLUs in the
+        # branch and the head as the paper's reference code, tokens unembedded patch by patch as there
         "paper": {"frames": 9, "dim": 192, "groups": 5, "depth": 6, "heads": 8, "window": [2, 8, 8],
-                  "mlp_ratio": 2.0, "patch": [3, 4, 4], "features": 64, "ca_blocks": 12, "reduction": 16},
-        # trains on 2 CPU cores
-        "small": {"frames": 9, "dim": 32, "groups": 2, "depth": 2, "heads": 2, "window": [2, 8, 8],
-                  "mlp_ratio": 2.0, "patch": [3, 4, 4], "features": 16, "ca_blocks": 2, "reduction": 4},
+                  "mlp_ratio": 2.0, "patch": [3, 4, 4], "features": 64, "ca_blocks": 12, "reduction": 16,
+                  "activation": True, "unembed": "transposed"},
+        # trains on 2 CPU cores: 64 channels per token (a 3×4×4 patch holds 48 values, so none is
+        # compressed away), LeakyReLUs, and an overlapping unembedding that leaves no
+        # texture at the 4-pixel patch period.  Weights trained before these fields existed store a config
+        # without them, which builds the earlier network (dim 32, linear head, transposed unembedding).
+        "small": {"frames": 9, "dim": 64, "groups": 2, "depth": 2, "heads": 2, "window": [2, 8, 8],
+                  "mlp_ratio": 2.0, "patch": [3, 4, 4], "features": 16, "ca_blocks": 2, "reduction": 4,
+                  "activation": True, "unembed": "overlapping"},
     }
 
     @classmethod

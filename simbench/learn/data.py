@@ -12,25 +12,33 @@ from still scenes presented with a random cyclic start (frame t shows pattern
 
 The training pool holds ``size`` samples of a suite's **train pool**
 (``make_train_sample``; source scenes disjoint from every test sample) and a
-few held-out ones (indices from :data:`VALIDATION_OFFSET`) for validation
-scores.  The method splits each prepared sample into training examples (the
-whole sample for a 2D network; e.g. chunks of planes for a 3D stack), and
-examples whose target mean is below the recipe's ``min_example_mean`` are
-discarded.  Batches are random crops of random examples drawn from a generator
-seeded by (seed, step): the same step gives the same batch, also after a resume.
+few held-out ones (indices from :data:`VALIDATION_OFFSET`, never drawn for
+training) for validation scores.  A *streaming* pool (``stream`` > 0) renews
+itself: at stage ``s`` it holds train-pool indices ``s·stream … s·stream + size − 1``,
+so each new stage replaces its ``stream`` oldest samples with fresh ones; the
+stage of a step is fixed by the run's settings, so the data of every step is
+known in advance (also after a resume).  The method splits each prepared sample
+into training examples (the whole sample for a 2D network; e.g. chunks of
+planes for a 3D stack), and examples whose target mean is below the recipe's
+``min_example_mean`` are discarded.  Batches are random crops of random
+examples drawn from a generator seeded by (seed, step): the same step gives
+the same batch, also after a resume.
 """
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from simbench.errors import SimbenchError
 from simbench.suites.base import Suite
 from simbench.types import Sample
+
+if TYPE_CHECKING:
+    from simbench.plugin.manager import Registry
 
 #: percentiles mapped to 0 and 1 by :func:`normalise` (as the normalised metrics; SCIENCE.md §2)
 PERCENTILES = (0.1, 99.9)
@@ -122,15 +130,33 @@ class SuiteMix:
         return suite.make_train_sample(index // len(self.suites), seed)
 
 
+def cyclic_start(seed: int, index: int) -> int:
+    """The cyclic start (0–8) that still train-pool sample ``index`` is shown with to order-agnostic methods."""
+    return int(np.random.default_rng(np.random.SeedSequence([seed, 7, index])).integers(9))
+
+
+def training_suite(registry: Registry, text: str) -> Suite | SuiteMix:
+    """What ``simbench train --suite TEXT`` trains on: one suite, or a :class:`SuiteMix` of a group's members
+    (those with ``trains_with_group``) and of suites named explicitly, for names joined by commas
+    (``motion`` → static, medium, fast; ``motion,motion/extreme`` adds extreme)."""
+    names = text.split(",")
+    if len(names) == 1 and text in registry.suites:
+        return registry.suites[text]
+    members = [s for name in names for s in registry.suite_group(name)
+               if name in registry.suites or s.trains_with_group]
+    return SuiteMix(text, list({s.name: s for s in members}.values()))
+
+
 class TrainPool:
-    """Train-pool samples of ``suite`` prepared for a method, their training examples (``examples``:
-    pairs (C, h, w), (T, 2h, 2w) of one item; those with a target mean below ``min_mean`` dropped),
-    and seeded random crops of them."""
+    """Train-pool samples of ``suite`` prepared for a method (``items``; a window that moves with
+    :meth:`refresh` when ``stream`` > 0), their training examples (``examples``: pairs (C, h, w),
+    (T, 2h, 2w) of one item; those with a target mean below ``min_mean`` dropped), held-out
+    ``validation`` items, and seeded random crops of the examples."""
 
     def __init__(self, suite: Suite, prepare: Callable[[np.ndarray], np.ndarray], any_order: bool, size: int,
                  validation: int, seed: int, progress: Callable[[str], None] = lambda text: None,
                  examples: Callable[[np.ndarray, np.ndarray], list[tuple[np.ndarray, np.ndarray]]] = whole_sample,
-                 min_mean: float | None = None) -> None:
+                 min_mean: float | None = None, stream: int = 0, stage: int = 0) -> None:
         if not hasattr(suite, "make_train_sample"):
             raise SimbenchError(f"suite {suite.name!r} has no train pool (make_train_sample); it cannot train methods")
         if any_order is False and suite.requires_any_pattern_order:
@@ -138,31 +164,59 @@ class TrainPool:
                                 "not accept; train it on a still suite (e.g. static)")
         if size < 1:
             raise SimbenchError(f"the training pool needs at least 1 sample; got {size}")
-        self.seed = seed
+        if stream < 0:
+            raise SimbenchError(f"--stream must be >= 0; got {stream}")
+        self.seed, self.size, self.stream, self.min_mean = seed, size, stream, min_mean
+        self._examples_of = examples
         # still scenes are shown to order-agnostic methods with a random cyclic start, one per sample
         shuffle = any_order and not suite.requires_any_pattern_order
-        starts = np.random.default_rng(np.random.SeedSequence([seed, 7])).integers(9, size=size + validation)
 
-        def item(k: int, index: int) -> PoolItem:
+        def item(index: int) -> PoolItem:
             progress(f"preparing train-pool sample {index}")
             return make_item(suite.make_train_sample(index, seed), prepare, any_order,
-                             int(starts[k]) if shuffle else None)
+                             cyclic_start(seed, index) if shuffle else None)
 
-        self.items = [item(k, k) for k in range(size)]
-        self.validation = [item(size + k, VALIDATION_OFFSET + k) for k in range(validation)]
-        candidates = [pair for it in self.items for pair in examples(it.inputs, it.target)]
+        self._item = item
+        self.validation = [item(VALIDATION_OFFSET + k) for k in range(validation)]
+        #: held items by train-pool index
+        self._held: dict[int, PoolItem] = {}
+        #: examples dropped for a target mean below ``min_mean``, over every sample held so far
+        self.discarded = 0
+        self.stage = -1
+        self.refresh(stage)
+
+    def indices(self, stage: int) -> range:
+        """Train-pool indices held at ``stage``."""
+        return range(stage * self.stream, stage * self.stream + self.size)
+
+    def refresh(self, stage: int) -> None:
+        """Hold the samples of ``stage`` (keeping those it shares with the current one) and their examples."""
+        if stage == self.stage:
+            return
+        wanted = self.indices(stage)
+        if wanted[-1] >= VALIDATION_OFFSET:
+            raise SimbenchError(f"the stream reached train-pool index {wanted[-1]}, where the validation samples "
+                                "begin; use fewer steps or a smaller --stream")
+        held = {index: self._held.get(index) or self._item(index) for index in wanted}
+        candidates = [self._examples_of(it.inputs, it.target) for it in held.values()]
+        kept = [[(x, y) for x, y in pairs if self.min_mean is None or float(y.mean()) >= self.min_mean]
+                for pairs in candidates]
+        self.discarded += sum(len(c) - len(k) for index, c, k in zip(held, candidates, kept)
+                              if index not in self._held)
+        examples = [pair for pairs in kept for pair in pairs]
+        if not examples:
+            raise SimbenchError(f"all {sum(map(len, candidates))} training examples have a target mean below "
+                                f"{self.min_mean}: nothing to train on")
+        self._held, self.stage = held, stage
+        #: the held items, in index order
+        self.items = list(held.values())
         #: (inputs, target) training pairs (views into the items)
-        self.examples = [(x, y) for x, y in candidates if min_mean is None or float(y.mean()) >= min_mean]
-        #: examples dropped for a target mean below ``min_mean``
-        self.discarded = len(candidates) - len(self.examples)
-        if not self.examples:
-            raise SimbenchError(f"all {len(candidates)} training examples have a target mean below {min_mean}: "
-                                "nothing to train on")
+        self.examples = examples
         digest = hashlib.sha256()
         for it in self.items + self.validation:
             digest.update(it.inputs.tobytes())
             digest.update(it.target.tobytes())
-        #: sha256 of every prepared input and target, in order: identifies the training data
+        #: sha256 of every prepared input and target held now, in order: identifies the training data
         self.sha256 = digest.hexdigest()
 
     def batch(self, step: int, size: int, crop: int, transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,9 @@ on the same machine.  It scores a few held-out train-pool samples every
 convention, through the method's own inference as at run time), saves its
 state (scheduler included) every ``checkpoint_every`` steps and on Ctrl-C
 (``--resume`` continues from it; batches depend only on (seed, step), so a
-resumed run draws what an uninterrupted one would), and finally writes
+resumed run draws what an uninterrupted one would, also from a streaming pool),
+keeps the validation scores against steps as ``learning-curve.csv`` and
+``learning-curve.png`` beside its state, and finally writes
 ``<method>-<config>.safetensors``, its model card (``.json``) and ``train.log``
 in ``out``.
 """
@@ -36,7 +38,11 @@ from simbench.suites.base import Suite
 STATE_FILE = "training-state.safetensors"
 LOG_FILE = "train.log"
 #: settings a resumed run must share with the saved state
-RESUME_KEYS = ("config", "batch", "crop", "seed", "pool", "validation", "learning_rate", "transpose")
+RESUME_KEYS = ("config", "batch", "crop", "seed", "pool", "validation", "learning_rate", "transpose", "stream",
+               "stream_every")
+#: validation scores against steps (CSV) and their plot, beside the training state
+CURVE_CSV = "learning-curve.csv"
+CURVE_PNG = "learning-curve.png"
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,11 @@ class TrainSettings:
     seed: int = 0
     #: train-pool samples held in memory (crops are drawn from them)
     pool: int = 32
+    #: held-out train-pool samples scored every ``validate_every`` steps
     validation: int = 2
+    #: fresh train-pool samples that replace the oldest held ones every ``stream_every`` steps; 0: a fixed pool
+    stream: int = 0
+    stream_every: int = 100
     validate_every: int = 100
     checkpoint_every: int = 50
     device: str = "auto"
@@ -101,6 +111,33 @@ def validate(model: torch.nn.Module, method: LearnedMethod, pool: TrainPool, dev
     model.train()
     return {key: float(f"{np.mean(values):.6g}") if key == "loss" else round(float(np.mean(values)), 4)
             for key, values in scores.items()}
+
+
+def write_curve(out: Path, history: list[dict[str, Any]], title: str) -> None:
+    """Validation scores against steps as ``out/learning-curve.csv`` and a plot of PSNR (the model's and
+    widefield's on the same samples) as ``out/learning-curve.png``."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    columns = list(dict.fromkeys(key for row in history for key in row))
+    with open(out / CURVE_CSV, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(history)
+    steps = [row["step"] for row in history]
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.plot(steps, [row["psnr"] for row in history], "o-", label="model")
+    axes.plot(steps, [row["widefield_psnr"] for row in history], "--", color="grey", label="widefield")
+    axes.set(xlabel="training step", ylabel="validation PSNR (dB)", title=title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(out / CURVE_PNG, dpi=100, metadata={"Software": None})
+    plt.close(figure)
 
 
 def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings, out: Path, resume: bool = False,
@@ -157,12 +194,20 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
         note(f"--resume: no saved state in {out}; starting afresh")
     note(f"{settings.command or 'train'}: {method_cls.name}/{settings.config} on {suite.name} v{suite.version}, "
          f"device {device}, {sum(p.numel() for p in model.parameters())} parameters")
+    if settings.stream_every < 1:
+        raise SimbenchError(f"--stream-every must be at least 1; got {settings.stream_every}")
+
+    def stage(at: int) -> int:
+        """The pool stage of step ``at`` (always 0 for a fixed pool)."""
+        return at // settings.stream_every if settings.stream else 0
+
     pool = TrainPool(suite, method.prepare, method_cls.accepts_any_pattern_order, settings.pool,
                      settings.validation, settings.seed,
                      examples=lambda inputs, target: method_cls.training_examples(config, inputs, target),
-                     min_mean=recipe.min_example_mean)
+                     min_mean=recipe.min_example_mean, stream=settings.stream, stage=stage(step))
     note(f"train pool: {len(pool.items)} samples ({len(pool.examples)} examples, {pool.discarded} discarded "
-         f"for low signal) + {len(pool.validation)} validation, sha256 {pool.sha256[:16]}…")
+         f"for low signal) + {len(pool.validation)} validation, sha256 {pool.sha256[:16]}…"
+         + (f"; {settings.stream} fresh samples every {settings.stream_every} steps" if settings.stream else ""))
     loss_fn = _loss(recipe.loss)
 
     def save_state() -> None:
@@ -179,6 +224,7 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
             if plateau is None:
                 for group in optimizer.param_groups:
                     group["lr"] = recipe.learning_rate_at(step, settings.steps)
+            pool.refresh(stage(step))
             batch = pool.batch(step, settings.batch, settings.crop, settings.transpose)
             x, y = (torch.from_numpy(a).to(device) for a in batch)
             loss = loss_fn(model(x), y)
@@ -196,7 +242,8 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
                        f"elapsed {elapsed:.1f}s")
             if step % settings.validate_every == 0 or step == settings.steps:
                 scores = validate(model, method, pool, device)
-                history.append({"step": step, **scores})
+                history.append({"step": step, **scores, "elapsed_s": round(elapsed, 1)})
+                write_curve(out, history, f"{method_cls.name}/{settings.config} on {suite.name}")
                 if plateau is not None:
                     plateau.step(scores["loss"])
                 note(f"step {step}: validation loss {scores['loss']:.4g}, PSNR {scores['psnr']:.2f} dB, "
@@ -247,6 +294,7 @@ def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSe
                   "test_content_hashes": test_hashes,
                   "train_pool_sha256": pool.sha256,
                   "train_samples": [item.sample_id for item in pool.items],
+                  "train_samples_drawn": pool.indices(pool.stage)[-1] + 1,
                   "validation_samples": [item.sample_id for item in pool.validation]},
         "seeds": {"suite": settings.seed, "torch": settings.seed, "batches": settings.seed},
         "training": {**asdict(settings), "optimizer": "Adam", **asdict(_recipe(method_cls, settings)),

@@ -53,6 +53,8 @@ class Suite(abc.ABC):
     #: True when samples present the patterns in varying order (rolling SIM):
     #: methods without ``accepts_any_pattern_order`` are skipped with a reason
     requires_any_pattern_order: ClassVar[bool] = False
+    #: False: ``simbench train --suite GROUP`` leaves this member of the group out (name it to train on it)
+    trains_with_group: ClassVar[bool] = True
     #: True when the samples' last bits depend on the CPU's BLAS kernel (large matrix products):
     #: the manifest then holds digests per kernel (:mod:`simbench.harness.manifest`)
     bytes_depend_on_cpu: ClassVar[bool] = False

@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from simbench.suites.base import Suite, SuiteOption
-from simbench.suites.sim2d import N_FRAMES, Sim2DScoring, cycle_order, sim_sample
+from simbench.suites.sim2d import N_FRAMES, PATTERN_START, CyclicStart, Sim2DScoring, cycle_order, sim_sample
 from simbench.suites.static import StaticSuite
 from simbench.types import MODALITY_SIM2D, Sample
 
@@ -49,15 +49,7 @@ def render_beads(shape: tuple[int, int], pixel_size_nm: float, rng: np.random.Ge
     return image / max(float(image.max()), 1e-12)
 
 
-def _pattern_start(text: str) -> int:
-    """The ``pattern_start`` option: -1 or a pattern index 0–8."""
-    start = int(text)
-    if not -1 <= start < N_FRAMES:
-        raise ValueError(f"pattern_start must be -1 (drawn per scene) or 0–{N_FRAMES - 1}")
-    return start
-
-
-class FrameDelaySuite(Sim2DScoring, Suite):
+class FrameDelaySuite(CyclicStart, Sim2DScoring, Suite):
     name = "frame-delay"
     version = "1"
     modality = MODALITY_SIM2D
@@ -65,16 +57,9 @@ class FrameDelaySuite(Sim2DScoring, Suite):
                    "velocity_um_s); every metric vs delay.")
     sizes: ClassVar[dict[str, int]] = {"quick": 2 * len(DELAYS_MS), "full": 10 * len(DELAYS_MS)}
     options = (SuiteOption("velocity_um_s", "speed of the sample, µm/s", 2.0, float),
-               SuiteOption("pattern_start", "pattern of the window's first frame: -1 (default) draws one per "
-                           "scene; 0 gives every scene the fixed cycle that fixed-order methods (mlsim, rbpn) "
-                           "need, so that they can be compared with the others on the same data", -1, _pattern_start))
+               PATTERN_START)
     target_shape: ClassVar[tuple[int, int]] = StaticSuite.target_shape
     downsample: ClassVar[int] = StaticSuite.downsample
-
-    @property
-    def requires_any_pattern_order(self) -> bool:  # type: ignore[override]
-        """Only a drawn start (``pattern_start`` −1) varies the order between samples."""
-        return self.option_values["pattern_start"] < 0
 
     def make_sample(self, index: int, size: str, seed: int) -> Sample:
         from simbench.phantoms.motion import MotionParams, canvas_shape, moving_sequence, source_canvas
@@ -101,9 +86,7 @@ class FrameDelaySuite(Sim2DScoring, Suite):
             scene, meta = source_canvas(2 * scene_index, "test", seed, rng, self.target_shape, canvas, target_px)
         motion_rng = np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, 1]))
         frames = moving_sequence(scene, N_FRAMES, params, motion_rng, self.target_shape, target_px)
-        start = int(rng.integers(N_FRAMES))  # drawn whatever the option, so the streams after it stay the same
-        if self.option_values["pattern_start"] >= 0:
-            start = self.option_values["pattern_start"]
+        start = self.pattern_start(int(rng.integers(N_FRAMES)))
         noise_rngs = tuple(np.random.default_rng(np.random.SeedSequence([seed, _SUITE_KEY, scene_index, k]))
                            for k in (2, 3))
         meta.update(pool="test", pattern_start=start, velocity_um_s=velocity, drift_px_per_frame=drift_px,

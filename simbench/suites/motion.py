@@ -5,7 +5,9 @@
 scenes (static-suite sources, test pool) with the calibrated motion of
 :data:`simbench.phantoms.motion.REGIMES`.  Each raw frame t is a SIM image of the
 scene at time t lit by pattern ``(t − start) mod 9`` (a fixed cycle with a random
-start, recorded in ``RawStack.frame_patterns``); the ground truth is the scene at
+start, recorded in ``RawStack.frame_patterns``; option ``pattern_start=0`` fixes
+the start for methods that need the fixed order, on otherwise identical
+samples); the ground truth is the scene at
 the window's centre frame, on the 2× grid.  Every sample's optical flow between
 consecutive frames is measured by TV-L1 (scikit-image) once, by ``simbench
 manifest``: the manifest under ``datasets/`` holds it per sample with the regime
@@ -20,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from simbench.suites.base import Suite, SuiteOption
-from simbench.suites.sim2d import N_FRAMES, Sim2DScoring, cycle_order, sim_sample
+from simbench.suites.sim2d import N_FRAMES, PATTERN_START, CyclicStart, Sim2DScoring, cycle_order, sim_sample
 from simbench.suites.static import StaticSuite
 from simbench.types import MODALITY_SIM2D, Sample
 
@@ -44,13 +46,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-class _MovingSuite(Sim2DScoring, Suite):
+class _MovingSuite(CyclicStart, Sim2DScoring, Suite):
     """A moving regime; subclasses set ``regime`` and ``sizes``."""
 
     regime: ClassVar[str]
     version = "1"
     modality = MODALITY_SIM2D
-    requires_any_pattern_order = True
     target_shape: ClassVar[tuple[int, int]] = StaticSuite.target_shape
     downsample: ClassVar[int] = StaticSuite.downsample
     options = (
@@ -59,6 +60,7 @@ class _MovingSuite(Sim2DScoring, Suite):
                     "at least 512×512", ""),
         SuiteOption("frame_step", "with video_dir: use every n-th video frame (default: 2 for extreme, "
                     "else 1)", 0, _positive_int),
+        PATTERN_START,
     )
 
     def _scene_frames(self, index: int, size: str, seed: int,
@@ -92,7 +94,7 @@ class _MovingSuite(Sim2DScoring, Suite):
 
     def _sample(self, index: int, size: str, seed: int, pool: str, sample_id: str) -> Sample:
         frames, rng, meta = self._scene_frames(index, size, seed, pool)
-        start = int(rng.integers(N_FRAMES))
+        start = self.pattern_start(int(rng.integers(N_FRAMES)))
         repeat_rng = np.random.default_rng(
             np.random.SeedSequence([seed, _SUITE_KEY[self.regime], *_POOL_KEY[pool], index, 1]))
         meta.update(pool=pool, regime=self.regime, pattern_start=start)
@@ -136,6 +138,8 @@ class MotionExtreme(_MovingSuite):
     name = "motion/extreme"
     description = "Like fast with every 2nd frame used; flow median/max ≈ 18.1/46.2 px."
     sizes: ClassVar[dict[str, int]] = {"quick": 5, "full": 10}
+    #: the motion group trains on static, medium and fast; extreme tests how far that reaches
+    trains_with_group = False
 
 
 MOTION_SUITES: tuple[type[Suite], ...] = (MotionStatic, MotionMedium, MotionFast, MotionExtreme)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from simbench.suites.base import SuiteOption
 from simbench.types import RawStack, Sample
 
 #: raw frames per reconstruction: 3 angles × 3 phases
@@ -34,6 +35,38 @@ class Sim2DScoring:
     metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "mse", "frc_gt", "oob")
     extra_metrics: ClassVar[tuple[str, ...]] = ("frc", "oob_repeat", "consistency")
     primary_metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "frc_gt")
+
+
+def _pattern_start(text: str) -> int:
+    """The ``pattern_start`` option: -1 or a pattern index 0–8."""
+    start = int(text)
+    if not -1 <= start < N_FRAMES:
+        raise ValueError(f"pattern_start must be -1 (drawn per scene) or 0–{N_FRAMES - 1}")
+    return start
+
+
+#: the option of :class:`CyclicStart` suites
+PATTERN_START = SuiteOption("pattern_start", "pattern of the window's first frame: -1 (default) draws one per "
+                            "scene; 0 gives every scene the fixed cycle that fixed-order methods (mlsim, rbpn) "
+                            "need, so that they can be compared with the others on the same data", -1, _pattern_start)
+
+
+class CyclicStart:
+    """Suites whose 9-frame cycle starts at a pattern drawn per scene, as in rolling SIM, unless option
+    :data:`PATTERN_START` fixes it (a mixin placed before :class:`Suite`, whose ``options`` must hold it)."""
+
+    option_values: dict[str, Any]
+
+    @property
+    def requires_any_pattern_order(self) -> bool:
+        """Only a drawn start (``pattern_start`` −1) varies the order between samples."""
+        return self.option_values["pattern_start"] < 0
+
+    def pattern_start(self, drawn: int) -> int:
+        """The start of a scene whose stream drew ``drawn`` (always drawn, so the streams after it do not
+        depend on the option): ``drawn``, or the option's fixed start."""
+        fixed = self.option_values["pattern_start"]
+        return drawn if fixed < 0 else fixed
 
 
 def cycle_order(start: int, n_frames: int = N_FRAMES) -> tuple[int, ...]:

@@ -54,11 +54,13 @@ class ResidualGroup(nn.Module):
 
 
 class Upsampler2x(nn.Module):
-    """×2 sub-pixel upsampling: conv to ``4·features`` channels, pixel shuffle, conv to ``out_channels``."""
+    """×2 sub-pixel upsampling: conv to ``4·features`` channels, the ``activation`` layers (none by default),
+    pixel shuffle, conv to ``out_channels``."""
 
-    def __init__(self, features: int, out_channels: int) -> None:
+    def __init__(self, features: int, out_channels: int, *activation: nn.Module) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv3x3(features, 4 * features), nn.PixelShuffle(2), conv3x3(features, out_channels))
+        self.body = nn.Sequential(conv3x3(features, 4 * features), *activation, nn.PixelShuffle(2),
+                                  conv3x3(features, out_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)

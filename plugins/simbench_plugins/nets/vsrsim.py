@@ -11,6 +11,19 @@ them through a 2D conv + RCAN residual-group branch (channel attention) and
 re-embeds them, with a skip over the group.  The output head projects back to
 frames and upsamples ×2 by pixel shuffle to one channel.
 
+Two options change the layers around the tokens (both default to the layers of
+earlier checkpoints, so their stored configs build the same network):
+
+* ``activation``: LeakyReLUs (slope 0.2, as the paper's reference code) in the
+  channel-attention branch and in the head (after its first conv and after the
+  ×2 expansion).  Without them the head is a linear filter of the frames.
+* ``unembed``: how tokens become frames.  ``"transposed"`` is a transposed 3D
+  conv with kernel = stride = ``patch``: each token paints its own patch, which
+  leaves a texture at the patch period.  ``"overlapping"`` doubles the kernel's
+  lateral size (stride still the patch): each token paints a 2×2-patch area
+  centred on its own, so every pixel blends its 2×2 nearest tokens, and the
+  weights still depend on the position within the patch (sub-patch detail).
+
 Windows larger than the token grid shrink to it (and do not shift along that
 axis), and the grid is zero-padded up to whole windows, so any H, W divisible
 by the patch size work.
@@ -133,26 +146,44 @@ class FrameEmbedding(nn.Module):
         return self.norm(self.embed(frames[:, None]).permute(0, 2, 3, 4, 1))
 
 
-class FrameProjection(nn.Module):
-    """Tokens (B, D, H', W', dim) → 9 full-resolution frames (B, 9, H, W): each token paints its patch."""
+#: ways of turning tokens back into frames (see the module docstring)
+UNEMBEDDINGS = ("transposed", "overlapping")
+#: negative slope of the LeakyReLUs of ``activation`` (the paper's reference code)
+LEAKY_SLOPE = 0.2
 
-    def __init__(self, dim: int, patch: Triple) -> None:
+
+class FrameProjection(nn.Module):
+    """Tokens (B, D, H', W', dim) → 9 full-resolution frames (B, 9, H, W), by ``mode`` (:data:`UNEMBEDDINGS`)."""
+
+    def __init__(self, dim: int, patch: Triple, mode: str = "transposed") -> None:
         super().__init__()
-        self.unembed = nn.ConvTranspose3d(dim, 1, patch, stride=patch)
+        if mode not in UNEMBEDDINGS:
+            raise ValueError(f"unknown unembedding {mode!r}; known: {', '.join(UNEMBEDDINGS)}")
+        if mode == "transposed":
+            self.unembed = nn.ConvTranspose3d(dim, 1, patch, stride=patch)
+        else:  # kernel twice the patch laterally, trimmed by half a patch each side: same output size
+            kernel = (patch[0], 2 * patch[1], 2 * patch[2])
+            self.unembed = nn.ConvTranspose3d(dim, 1, kernel, stride=patch, padding=(0, patch[1] // 2, patch[2] // 2))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.unembed(tokens.permute(0, 4, 1, 2, 3))[:, 0]
+
+
+def _leaky(on: bool) -> list[nn.Module]:
+    """A LeakyReLU when ``on``, else nothing (to splice into a layer list)."""
+    return [nn.LeakyReLU(LEAKY_SLOPE)] if on else []
 
 
 class ResidualGroup3D(nn.Module):
     """Swin-3D blocks, then frames → conv + RCAN residual group (channel attention) → frames → tokens, with a skip."""
 
     def __init__(self, frames: int, dim: int, depth: int, heads: int, window: Triple, mlp_ratio: float, patch: Triple,
-                 features: int, ca_blocks: int, reduction: int) -> None:
+                 features: int, ca_blocks: int, reduction: int, activation: bool, unembed: str) -> None:
         super().__init__()
         self.blocks = nn.Sequential(*(SwinBlock3D(dim, heads, window, i % 2 == 1, mlp_ratio) for i in range(depth)))
-        self.to_frames = FrameProjection(dim, patch)
-        self.branch = nn.Sequential(conv3x3(frames, features), ResidualGroup(features, ca_blocks, reduction),
+        self.to_frames = FrameProjection(dim, patch, unembed)
+        self.branch = nn.Sequential(conv3x3(frames, features), *_leaky(activation),
+                                    ResidualGroup(features, ca_blocks, reduction), *_leaky(activation),
                                     conv3x3(features, frames))
         self.to_tokens = FrameEmbedding(dim, patch)
 
@@ -161,20 +192,24 @@ class ResidualGroup3D(nn.Module):
 
 
 class VSRSIM(nn.Module):
-    """(B, frames, H, W) → (B, 1, 2H, 2W); H and W divisible by the patch size."""
+    """(B, frames, H, W) → (B, 1, 2H, 2W); H and W divisible by the patch size.  ``activation`` and
+    ``unembed``: see the module docstring (their defaults are the layers of earlier checkpoints)."""
 
     def __init__(self, frames: int, dim: int, groups: int, depth: int, heads: int, window: Triple,
-                 mlp_ratio: float, patch: Triple, features: int, ca_blocks: int, reduction: int) -> None:
+                 mlp_ratio: float, patch: Triple, features: int, ca_blocks: int, reduction: int,
+                 activation: bool = False, unembed: str = "transposed") -> None:
         super().__init__()
         window, patch = tuple(window), tuple(patch)
         self.embed = FrameEmbedding(dim, patch)
         self.groups = nn.Sequential(*(ResidualGroup3D(frames, dim, depth, heads, window, mlp_ratio, patch, features,
-                                                      ca_blocks, reduction) for _ in range(groups)))
+                                                      ca_blocks, reduction, activation, unembed)
+                                      for _ in range(groups)))
         self.norm = nn.LayerNorm(dim)
-        self.to_frames = FrameProjection(dim, patch)
+        self.to_frames = FrameProjection(dim, patch, unembed)
         self.head = conv3x3(frames, features)
-        self.up = Upsampler2x(features, 1)
+        self.head_activation = nn.Sequential(*_leaky(activation))
+        self.up = Upsampler2x(features, 1, *_leaky(activation))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         frames = self.to_frames(self.norm(self.groups(self.embed(x))))
-        return self.up(self.head(frames + x))
+        return self.up(self.head_activation(self.head(frames + x)))
