@@ -92,6 +92,11 @@ def test_the_track_runs_resumes_and_compares_from_the_command_line(simulated_fol
     records = {r.data["method"]: r for r in iter_records(results, "real")}
     row = records["wiener"].samples["cells"]
     assert set(row["scores"]) == set(RealSuite.metrics) and np.isnan(row["scores"]["bead_fwhm_ratio"])
+    report = run_cli("report", "--suite", "real", "--suite-opt", f"data_dir={simulated_folder}", "--results",
+                     str(results), "-o", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "report" / "montage.png").stat().st_size > 10_000
+    assert "montage.png" in (tmp_path / "report" / "report.md").read_text()
 
 
 def test_a_hexagonal_plane_runs_on_the_track(tmp_path):
