@@ -172,3 +172,13 @@ def test_outside_tools_score_through_simulate_and_score(simulated_folder, tmp_pa
     (record,) = iter_records(results, "real")
     assert record.data["method_version"] == "outside 1.0"
     assert all(row["status"] == "ok" for row in record.samples.values())
+
+
+def test_the_gate_without_suites_passes_over_the_real_track(tmp_path):
+    """`simbench check` with no --suite looks at every suite with baselines; real ones (no quick
+    size without their data folder) are not a reason to fail."""
+    (tmp_path / "real" / "wiener").mkdir(parents=True)
+    tolerances = Path(__file__).resolve().parents[1] / "leaderboards" / "tolerances.toml"
+    res = run_cli("check", "--baseline", str(tmp_path), "--tolerances", str(tolerances), "--size", "quick")
+    assert res.returncode == 0, res.stderr
+    assert "nothing to check" in res.stdout
