@@ -15,27 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from simbench.harness.figures import pyplot, save_figure
+from simbench.harness.figures import ERROR_PERCENTILE, pyplot, save_figure, scale_bar
 from simbench.plugin.manager import Registry
 from simbench.types import Sample
 
 #: side of the crop shown, in raw (widefield) pixels
 CROP_RAW_PX = 64
-#: the error maps' colour scale ends at this percentile of all of them (robust to single pixels)
-ERROR_PERCENTILE = 99.5
-#: scale bars: the longest of these lengths (µm) that fits in a quarter of the panel
-SCALE_BARS_UM = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
-
-
-def scale_bar(ax: object, pixel_size_nm: float, width_px: int) -> None:
-    """Draw a white scale bar (length in µm, labelled) in the lower left of ``ax``'s image."""
-    fits = [b for b in SCALE_BARS_UM if b * 1e3 / pixel_size_nm <= width_px / 4] or [SCALE_BARS_UM[0]]
-    length_um = fits[-1]
-    length_px = length_um * 1e3 / pixel_size_nm
-    x0, y0 = 0.06 * width_px, 0.92 * width_px
-    ax.plot([x0, x0 + length_px], [y0, y0], color="white", linewidth=3, solid_capstyle="butt")
-    ax.text(x0 + length_px / 2, y0 - 0.03 * width_px, f"{length_um:g} µm", color="white", ha="center", va="bottom",
-            fontsize=7)
 
 
 def _crop(image: np.ndarray, factor: int) -> np.ndarray:

@@ -23,7 +23,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simbench.harness.figures import draw_sweeps, fwhm_boxes, plot_fwhm_boxes, pyplot, save_figure
+from simbench.harness.figures import (
+    ERROR_PERCENTILE,
+    draw_sweeps,
+    fwhm_boxes,
+    plot_fwhm_boxes,
+    pyplot,
+    save_figure,
+    scale_bar,
+)
 from simbench.harness.leaderboard import render, summarise, sweep_frame, with_reference
 from simbench.harness.montage import plot_real_montage
 from simbench.harness.results import iter_records, run_key
@@ -79,9 +87,13 @@ def plot_crops(registry: Registry, sample: Sample, methods: list[str], path: Pat
     target = prepare(sample.target, sample.target, MetricConfig())[1]
     plane = _plane(target)
     plt = pyplot()
-    fig, axes = plt.subplots(2, len(panels) + 1, figsize=(2.6 * (len(panels) + 1), 5.4), squeeze=False)
-    limit = max([float(np.abs(_crop(e, plane)).max()) for _, p, e in panels if p is not None] + [1e-6])
+    fig, axes = plt.subplots(2, len(panels) + 1, figsize=(2.6 * (len(panels) + 1) + 1.0, 5.4), squeeze=False,
+                             layout="constrained")
+    errors = [np.abs(_crop(e, plane)).ravel() for _, p, e in panels if p is not None]
+    limit = max(float(np.percentile(np.concatenate(errors), ERROR_PERCENTILE)) if errors else 0.0, 1e-6)
+    width = _crop(target, plane).shape[1]
     axes[0][0].imshow(_crop(target, plane), cmap="gray", vmin=0, vmax=1)
+    scale_bar(axes[0][0], sample.target_pixel_size_nm, width)
     axes[0][0].set_title("ground truth")
     axes[1][0].axis("off")
     for column, (name, image, error) in enumerate(panels, start=1):
@@ -91,14 +103,18 @@ def plot_crops(registry: Registry, sample: Sample, methods: list[str], path: Pat
             axes[1][column].axis("off")
             continue
         axes[0][column].imshow(_crop(image, plane), cmap="gray", vmin=0, vmax=1)
-        axes[1][column].imshow(_crop(error, plane), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        shown = axes[1][column].imshow(_crop(error, plane), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        scale_bar(axes[0][column], sample.target_pixel_size_nm, width)
+        scale_bar(axes[1][column], sample.target_pixel_size_nm, width, color="black")  # on a white zero
         axes[1][column].set_title("error", fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
+    if errors:
+        bar = fig.colorbar(shown, ax=axes[:, -1].tolist(), shrink=0.6, extend="both")
+        bar.set_label(f"error, normalised intensity (±{ERROR_PERCENTILE:g} %ile of |error|)", fontsize=8)
     where = f", plane {plane[0]}" if plane else ""
     fig.suptitle(f"{sample.id}: central {CROP_PX}² crop{where}; error = fitted reconstruction − normalised truth")
-    fig.tight_layout()
     return save_figure(fig, path)
 
 
