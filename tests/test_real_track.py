@@ -144,7 +144,7 @@ def test_real_beads_end_to_end_squirrel_ranks_mlsim_less_consistent_than_wiener(
     assert scores["mlsim"]["squirrel_rse"] > 2 * scores["wiener"]["squirrel_rse"]
     assert scores["mlsim"]["squirrel_rsp"] < scores["wiener"]["squirrel_rsp"]
     assert scores["wiener"]["decorr"] < scores["widefield"]["decorr"]
-    assert scores["wiener"]["bead_fwhm_ratio"] < 0.6 < 0.95 < scores["widefield"]["bead_fwhm_ratio"]
+    assert scores["wiener"]["bead_fwhm_ratio"] < 0.6 and scores["widefield"]["bead_fwhm_ratio"] > 0.95
     # the widefield image is the most consistent, yet wiener (sharp and consistent) ranks above it
     assert scores["widefield"]["squirrel_rse"] < scores["wiener"]["squirrel_rse"]
     table = res.stdout.split("every metric")[0]
