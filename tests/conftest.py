@@ -142,7 +142,7 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
-def hex_plane(pattern, params, rng, n_points: int = 600) -> "np.ndarray":
+def hex_plane(pattern, params, rng, n_points: int = 600):
     """7 noisy frames (Poisson, 2000 photons at the brightest pixel) of one thin plane of random
     points in focus, under the hexagonal ``pattern``, on the camera of ``params`` (LightSheetParams)."""
     import numpy as np

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tifffile
 
-from simbench.physics import frame_patterns
 from simbench.harness.manifest import expected
 from simbench.io import read_image, write_image
+from simbench.physics import frame_patterns
 from simbench.suites.static import StaticSuite
 
 from conftest import run_cli

@@ -15,16 +15,21 @@ rerun on that sample), for swept suites (frame-delay, axial/noise, …) sweeps.p
 was scored; photons per emitter on a log2 axis) and, where FWHM is scored (axial),
 fwhm.png (per-sample lateral and axial ACF-FWHM box plots per method and suite,
 the confocal target as the reference).  All but crops.png come from the result
-files alone.
+files alone. On the real-data track (--suite real --suite-opt data_dir=DIR)
+montage.png replaces crops.png: the widefield image, each method's
+reconstruction and its SQUIRREL error map with scale bars in µm.
 
 examples:
   simbench report --suite static --size quick --results leaderboards/results -o reports/static
   simbench report --suite frame-delay --size quick --results leaderboards/results -o reports/frame-delay
   simbench report --suite axial --size quick --results leaderboards/results -o leaderboards/reports/axial
+  simbench report --suite real --suite-opt data_dir=datasets/real --results leaderboards/results \
+      -o leaderboards/reports/real
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.cli.common import add_suite_option_argument
     from simbench.harness.results import DEFAULT_RESULTS_DIR, ENV_RESULTS
 
     p = sub.add_parser("report", help="figures and a Markdown report of a suite", description=HELP,
@@ -35,22 +40,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"results directory (default: ${ENV_RESULTS} or ./{DEFAULT_RESULTS_DIR})")
     p.add_argument("-o", "--output", type=Path, default=Path("report"), help="output folder (default ./report)")
     p.add_argument("--sample", type=int, default=0, help="index of the sample shown in crops.png (default 0)")
+    add_suite_option_argument(p)
     p.set_defaults(func=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
-    from simbench.cli.common import current_hashes, load_registry
+    from simbench.cli.common import current_hashes, load_registry, parse_suite_options
     from simbench.errors import SimbenchError
     from simbench.harness.report import ReportRequest, write_report
     from simbench.harness.results import default_results_dir
 
     registry = load_registry(args)
-    for suite in registry.suite_group(args.suite):  # unknown suite or size → one-line error
+    options = parse_suite_options(args.suite_opt)
+    for suite in (s.configured(options) for s in registry.suite_group(args.suite)):  # unknown suite or size → error
         suite.n_samples(args.size)
         if not 0 <= args.sample < suite.n_samples(args.size):
             raise SimbenchError(f"--sample {args.sample}: {suite.name} [{args.size}] has samples 0 … "
                                 f"{suite.n_samples(args.size) - 1}")
-    request = ReportRequest(args.suite, args.results or default_results_dir(), args.output, args.size, args.sample)
+    request = ReportRequest(args.suite, args.results or default_results_dir(), args.output, args.size, args.sample,
+                            options)
     try:
         print(f"wrote {write_report(registry, request, current_hashes(registry))}")
     except ValueError as exc:

@@ -27,6 +27,10 @@ from simbench.metrics.base import ARROWS
 FWHM_METRICS = {"fwhm_x": "lateral", "fwhm_y": "lateral", "fwhm_z": "axial"}
 #: size of one panel, inches (width, height)
 PANEL_IN = (4.0, 3.4)
+#: scale bars: the longest of these lengths (µm) that fits in a quarter of the panel
+SCALE_BARS_UM = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+#: error maps' colour scales end at this percentile of |error| (one hot pixel cannot blank the rest)
+ERROR_PERCENTILE = 99.5
 
 
 def pyplot() -> Any:
@@ -46,6 +50,18 @@ def save_figure(fig: Any, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     pyplot().close(fig)
     return path
+
+
+def scale_bar(ax: Any, pixel_size_nm: float, width_px: int, color: str = "white") -> None:
+    """Draw a scale bar (length in µm, labelled) in the lower left of ``ax``'s image of ``width_px``
+    pixels of ``pixel_size_nm`` (nm)."""
+    fits = [b for b in SCALE_BARS_UM if b * 1e3 / pixel_size_nm <= width_px / 4] or [SCALE_BARS_UM[0]]
+    length_um = fits[-1]
+    length_px = length_um * 1e3 / pixel_size_nm
+    x0, y0 = 0.06 * width_px, 0.92 * width_px
+    ax.plot([x0, x0 + length_px], [y0, y0], color=color, linewidth=3, solid_capstyle="butt")
+    ax.text(x0 + length_px / 2, y0 - 0.03 * width_px, f"{length_um:g} µm", color=color, ha="center", va="bottom",
+            fontsize=7)
 
 
 def _method_order(method: str) -> tuple[bool, str]:

@@ -216,7 +216,10 @@ def _baseline_methods(request: CheckRequest, suite: Suite) -> list[str]:
 def _suites(registry: Registry, request: CheckRequest) -> list[Suite]:
     if request.suites is not None:
         return [s for name in request.suites for s in registry.suite_group(name)]
-    return [s for name, s in registry.suites.items() if (Path(request.baseline_dir) / name).is_dir()]
+    # without --suite: the suites with baselines that have this size (the real-data track has none
+    # without its data folder)
+    return [s for name, s in registry.suites.items()
+            if (Path(request.baseline_dir) / name).is_dir() and request.size in s.sizes]
 
 
 def check(registry: Registry, request: CheckRequest, warn: Callable[[str], None] = lambda s: None,

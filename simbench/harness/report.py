@@ -17,17 +17,27 @@ All but ``crops.png`` come from the result files alone.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from simbench.harness.figures import draw_sweeps, fwhm_boxes, plot_fwhm_boxes, pyplot, save_figure
+from simbench.harness.figures import (
+    ERROR_PERCENTILE,
+    draw_sweeps,
+    fwhm_boxes,
+    plot_fwhm_boxes,
+    pyplot,
+    save_figure,
+    scale_bar,
+)
 from simbench.harness.leaderboard import render, summarise, sweep_frame, with_reference
-from simbench.harness.results import iter_records
+from simbench.harness.montage import plot_real_montage
+from simbench.harness.results import iter_records, run_key
 from simbench.metrics.base import ARROWS
 from simbench.plugin.manager import Registry
+from simbench.types import Sample
 
 #: side of the crop shown in ``crops.png``, target pixels
 CROP_PX = 192
@@ -41,6 +51,8 @@ class ReportRequest:
     size: str = "quick"
     #: index of the sample shown in ``crops.png``
     sample_index: int = 0
+    #: ``--suite-opt`` texts of the reported runs, NAME → VALUE (e.g. the real track's data_dir)
+    suite_options: dict[str, str] = field(default_factory=dict)
 
 
 def _plane(target: np.ndarray) -> tuple[int, ...]:
@@ -57,14 +69,12 @@ def _crop(image: np.ndarray, plane: tuple[int, ...]) -> np.ndarray:
     return section[y:y + CROP_PX, x:x + CROP_PX]
 
 
-def plot_crops(registry: Registry, suite_name: str, methods: list[str], size: str, index: int, path: Path) -> Path:
-    """Ground truth and each method's reconstruction of sample ``index`` with error maps."""
+def plot_crops(registry: Registry, sample: Sample, methods: list[str], path: Path) -> Path:
+    """Ground truth and each method's reconstruction of ``sample`` with error maps."""
     from simbench.harness.evaluation import as_image
     from simbench.metrics.base import MetricConfig
     from simbench.metrics.fidelity import prepare
 
-    suite = registry.suite(suite_name)
-    sample = suite.make_sample(index, size, suite.default_seed)
     panels = []
     for name in methods:
         try:
@@ -77,9 +87,13 @@ def plot_crops(registry: Registry, suite_name: str, methods: list[str], size: st
     target = prepare(sample.target, sample.target, MetricConfig())[1]
     plane = _plane(target)
     plt = pyplot()
-    fig, axes = plt.subplots(2, len(panels) + 1, figsize=(2.6 * (len(panels) + 1), 5.4), squeeze=False)
-    limit = max([float(np.abs(_crop(e, plane)).max()) for _, p, e in panels if p is not None] + [1e-6])
+    fig, axes = plt.subplots(2, len(panels) + 1, figsize=(2.6 * (len(panels) + 1) + 1.0, 5.4), squeeze=False,
+                             layout="constrained")
+    errors = [np.abs(_crop(e, plane)).ravel() for _, p, e in panels if p is not None]
+    limit = max(float(np.percentile(np.concatenate(errors), ERROR_PERCENTILE)) if errors else 0.0, 1e-6)
+    width = _crop(target, plane).shape[1]
     axes[0][0].imshow(_crop(target, plane), cmap="gray", vmin=0, vmax=1)
+    scale_bar(axes[0][0], sample.target_pixel_size_nm, width)
     axes[0][0].set_title("ground truth")
     axes[1][0].axis("off")
     for column, (name, image, error) in enumerate(panels, start=1):
@@ -89,14 +103,18 @@ def plot_crops(registry: Registry, suite_name: str, methods: list[str], size: st
             axes[1][column].axis("off")
             continue
         axes[0][column].imshow(_crop(image, plane), cmap="gray", vmin=0, vmax=1)
-        axes[1][column].imshow(_crop(error, plane), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        shown = axes[1][column].imshow(_crop(error, plane), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        scale_bar(axes[0][column], sample.target_pixel_size_nm, width)
+        scale_bar(axes[1][column], sample.target_pixel_size_nm, width, color="black")  # on a white zero
         axes[1][column].set_title("error", fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
+    if errors:
+        bar = fig.colorbar(shown, ax=axes[:, -1].tolist(), shrink=0.6, extend="both")
+        bar.set_label(f"error, normalised intensity (±{ERROR_PERCENTILE:g} %ile of |error|)", fontsize=8)
     where = f", plane {plane[0]}" if plane else ""
     fig.suptitle(f"{sample.id}: central {CROP_PX}² crop{where}; error = fitted reconstruction − normalised truth")
-    fig.tight_layout()
     return save_figure(fig, path)
 
 
@@ -127,16 +145,23 @@ def plot_metrics(frame: pd.DataFrame, path: Path) -> Path:
 def write_report(registry: Registry, request: ReportRequest,
                  current_hashes: dict[tuple[str, str, int], frozenset[str] | None]) -> Path:
     """Write the figures and ``report.md`` into ``request.output_dir``; return the Markdown file."""
-    records = [r for r in iter_records(request.results_dir, request.suite) if r.key == request.size]
+    first = registry.suite_group(request.suite)[0].configured(request.suite_options)
+    key = run_key(request.size, first.default_seed, first.default_seed, options=first.changed_options())
+    records = [r for r in iter_records(request.results_dir, request.suite) if r.key == key]
     if not records:
-        raise ValueError(f"no [{request.size}] results for {request.suite!r} under {request.results_dir}")
+        raise ValueError(f"no [{key}] results for {request.suite!r} under {request.results_dir}")
     frame = summarise(records, current_hashes, registry)
     out = request.output_dir
     figures = [("Metrics", plot_metrics(frame, out / "metrics.png"))]
     members = list(dict.fromkeys(frame["suite"]))
     methods = sorted((m for m in set(frame["method"]) if m in registry.methods), key=lambda m: (m != "widefield", m))
-    figures.append(("Reconstructions", plot_crops(registry, members[0], methods, request.size,
-                                                  request.sample_index, out / "crops.png")))
+    suite = registry.suite(members[0]).configured(request.suite_options)
+    sample = suite.make_sample(request.sample_index, request.size, suite.default_seed)
+    if sample.target is None:  # a real acquisition: the data and the SQUIRREL error maps instead
+        figures.append(("Reconstructions and SQUIRREL error maps",
+                        plot_real_montage(registry, sample, methods, out / "montage.png")))
+    else:
+        figures.append(("Reconstructions", plot_crops(registry, sample, methods, out / "crops.png")))
     referenced = with_reference(records)
     sweeps = sweep_frame(referenced)
     if not sweeps.empty:
@@ -145,8 +170,9 @@ def write_report(registry: Registry, request: ReportRequest,
     boxes = fwhm_boxes(referenced)
     if boxes:
         figures.append(("ACF-FWHM per sample", plot_fwhm_boxes(boxes, out / "fwhm.png")))
-    command = (f"simbench report --suite {request.suite} --size {request.size} --results {request.results_dir} "
-               f"-o {out}")
+    options = "".join(f" --suite-opt {k}={v}" for k, v in request.suite_options.items())
+    command = (f"simbench report --suite {request.suite} --size {request.size}{options} --results "
+               f"{request.results_dir} -o {out}")
     parts = [f"# Report: {request.suite} [{request.size}]\n",
              f"From the result files in `{request.results_dir}`; regenerate with `{command}`.\n",
              "## Leaderboard\n", render(request.results_dir, request.suite, "md", current_hashes,

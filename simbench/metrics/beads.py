@@ -43,7 +43,7 @@ MAX_SHIFT_PX = 2.0
 @dataclass(frozen=True)
 class BeadRatio:
     """Median FWHM ratio (reconstruction / widefield) over ``n_matched`` of ``n_found`` beads, the
-    spread of the ratios (standard error of the median-free mean, a rough uncertainty) and the
+    spread of the ratios (the standard error of their mean, a rough uncertainty) and the
     median widefield FWHM (nm)."""
 
     ratio: float

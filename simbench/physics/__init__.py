@@ -36,11 +36,10 @@ from simbench.physics.patterns import (
 )
 
 __all__ = [
-    "NoiseModel", "airy_fwhm_nm", "crop_rfft2", "default_optics", "edge_taper", "fft_freqs_per_um",
-    "FRAME_ORDERS", "frame_patterns", "freq_grid_per_um", "illumination", "jitter_pattern", "nominal_pattern", "otf2d",
-    "otf_profile", "pad_rfft2", "psf2d", "radial_freq_per_um", "sample_sim_support_per_um", "sim_limit_nm",
-    "sim_support_per_um", "simulate_sim2d", "simulate_widefield",
-    "widefield_adjoint",
+    "FRAME_ORDERS", "NoiseModel", "airy_fwhm_nm", "crop_rfft2", "default_optics", "edge_taper", "fft_freqs_per_um",
+    "frame_patterns", "freq_grid_per_um", "illumination", "jitter_pattern", "nominal_pattern", "otf2d", "otf_profile",
+    "pad_rfft2", "psf2d", "radial_freq_per_um", "sample_sim_support_per_um", "sim_limit_nm", "sim_support_per_um",
+    "simulate_sim2d", "simulate_widefield", "widefield_adjoint",
 ]
 # noise and object power spectra (spectra.py)
 from simbench.physics.spectra import PowerSpectra, estimate_power_spectra
