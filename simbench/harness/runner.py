@@ -272,7 +272,7 @@ class _Coordinator:
                 row = result.rows[r.cls.name]
                 if result.devices.get(r.cls.name):
                     r.record.data["device"] = result.devices[r.cls.name]
-                if row["status"] == "failed" and row["error"].startswith("could not create method") \
+                if row["status"] == "failed" and row["error"].startswith(tasks.INIT_ERROR) \
                         and not r.warned_init:
                     r.warned_init = True
                     self.warn(row["error"])

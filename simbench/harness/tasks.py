@@ -86,8 +86,8 @@ def skip_reason(cls: type[Method], suite: Suite) -> str:
     return ""
 
 
-def init_error_text(name: str, exc: BaseException) -> str:
-    return f"could not create method {name!r}: {type(exc).__name__}: {exc}"
+#: how the rows of a method whose instance could not be made begin
+INIT_ERROR = "could not create method"
 
 
 class Worker:
@@ -112,7 +112,7 @@ class Worker:
             try:
                 self._instances[name] = self.registry.method(name)()
             except Exception as exc:  # noqa: BLE001 - plugin code
-                self._instances[name] = init_error_text(name, exc)
+                self._instances[name] = f"{INIT_ERROR} {name!r}: {type(exc).__name__}: {exc}"
         return self._instances[name]
 
     def sample(self, index: int) -> tuple[Sample, str, bool]:
