@@ -25,6 +25,7 @@ def test_report_writes_figures_and_markdown(tmp_path):
     text = (tmp_path / "report.md").read_text()
     assert "![Reconstructions](crops.png)" in text and "![Metrics](metrics.png)" in text
     assert "sweeps.png" in text and "### frame-delay [quick]" in text
+    assert "Shown: `frame-delay-" in text and "most sparse structure in the SIM band" in text
 
 
 def test_report_bad_input_is_one_line(tmp_path):
@@ -139,8 +140,8 @@ def test_sweep_axis_is_linear_unless_one_line_flattens_the_others_then_log_or_cl
 def test_sweep_figure_is_written_with_intervals_and_the_chosen_axes(tmp_path, monkeypatch):
     frc_gt = {"alpha": 170.0, "beta": 400.0, "gamma": 3000.0}
     ssim = {"alpha": 0.82, "beta": 0.86, "gamma": 0.01}
-    for method in frc_gt:
-        rows = {f"s{scene}{k}": ("ok", {"fwhm_x": frc_gt[method] * (1 + 0.05 * scene + 0.1 * k),
+    for method, width in frc_gt.items():
+        rows = {f"s{scene}{k}": ("ok", {"fwhm_x": width * (1 + 0.05 * scene + 0.1 * k),
                                         "ssim": ssim[method] + 0.005 * scene + 0.01 * k},
                                  {"sweep": {"delay_ms": delay}})
                 for scene in range(3) for k, delay in enumerate((0.0, 5.0, 10.0))}

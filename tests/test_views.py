@@ -63,7 +63,7 @@ def test_choose_view_takes_the_structured_sample_and_the_first_of_equals():
     assert view == choose_view(target, range(3), SIDE)  # deterministic
     assert asked == [0, 1, 2] * 2
     assert view.crop(scenes[2]).shape == (SIDE, SIDE)
-    assert "of the first 3 samples" in view.describe("s-0002", 3)
+    assert "of the first 3 samples" in view.describe("s-0002", 3) and "asked for" in view.describe("s-0002", 1)
     twins = [scenes[2], scenes[2]]
     assert choose_view(lambda i: (twins[i], PIXEL_NM, BAND), range(2), SIDE).index == 0
 
@@ -75,3 +75,27 @@ def test_a_volume_is_viewed_in_its_brightest_plane():
     view = choose_view(lambda i: (volume, PIXEL_NM, BAND), [0], SIDE)
     assert view.plane == (1,)
     np.testing.assert_array_equal(view.crop(volume), volume[1, view.y:view.y + SIDE, view.x:view.x + SIDE])
+
+
+def test_a_report_generates_each_candidate_once_and_skips_the_choice_for_real_data():
+    from types import SimpleNamespace
+
+    from simbench.harness.report import choose_sample
+    from simbench.physics import default_optics
+
+    rng = np.random.default_rng(4)
+    raw = SimpleNamespace(optics=default_optics(), pattern=SimpleNamespace(frequency_per_um=3.93))
+    scenes = [np.full((256, 256), 0.5), 0.2 + _filaments((256, 256), rng), _gravel((256, 256), rng)]
+    made = []
+
+    def make_sample(index: int, size: str, seed: int) -> SimpleNamespace:
+        made.append(index)
+        return SimpleNamespace(id=f"s{index}", target=scenes[index], target_pixel_size_nm=PIXEL_NM, raw=raw)
+
+    suite = SimpleNamespace(make_sample=make_sample, default_seed=0)
+    sample, view = choose_sample(suite, "quick", range(3))
+    assert sample.id == "s1" and view.index == 1 and made == [0, 1, 2, 1]
+    scenes[0] = None  # a real acquisition: no target
+    made.clear()
+    sample, view = choose_sample(suite, "quick", range(3))
+    assert sample.id == "s0" and view is None and made == [0]

@@ -171,7 +171,7 @@ def write_report(registry: Registry, request: ReportRequest,
     for member in members:
         suite = registry.suite(member).configured(request.suite_options)
         n = suite.n_samples(request.size)
-        indices = range(min(n, CANDIDATES)) if request.sample_index is None else [min(request.sample_index, n - 1)]
+        indices = range(min(n, CANDIDATES)) if request.sample_index is None else [request.sample_index]
         sample, view = choose_sample(suite, request.size, indices)
         if view is None:  # a real acquisition: the data and the SQUIRREL error maps instead
             figures.append(("Reconstructions and SQUIRREL error maps",

@@ -60,8 +60,8 @@ class View:
         band = f"the SIM band {low:.2f}–{high:.2f} cycles/µm"
         why = (f"of the first {candidates} samples, the one whose ground truth has the most sparse structure in "
                f"{band} (structure score {self.structure:.3g})" if candidates > 1 else
-               f"the sample asked for; structure score {self.structure:.3g} in {band}")
-        return (f"`{sample_id}` ({why}); the {self.side}² window at x={self.x}, y={self.y}{plane} with the most "
+               f"the sample asked for (structure score {self.structure:.3g} in {band})")
+        return (f"`{sample_id}`, {why}; the {self.side}² window at x={self.x}, y={self.y}{plane} with the most "
                 f"ground-truth energy in that band.")
 
 
