@@ -195,7 +195,7 @@ def draw_sweeps(sweeps: pd.DataFrame, title: str, path: Path) -> Path:
             ax.grid(alpha=0.3)
             if ax is axes[r][0] or axis.clipped:
                 ax.legend(fontsize=7)
-    fig.suptitle(f"{title}; shaded: {CONFIDENCE:.0%} bootstrap interval over scenes")
+    fig.suptitle(f"{title}; shaded: {CONFIDENCE * 100:g} % bootstrap interval over scenes")
     return save_figure(fig, path)
 
 
