@@ -122,11 +122,15 @@ def test_sweep_axis_is_linear_unless_one_line_flattens_the_others_then_log_or_cl
     steady = {"a": np.array([0.80, 0.82, 0.84]), "b": np.array([0.85, 0.86, np.nan])}
     assert figures.sweep_axis(steady) == figures.SweepAxis()
     assert figures.sweep_axis({**steady, "none": np.full(3, np.nan)}) == figures.SweepAxis()  # nothing scored
-    assert figures.sweep_axis({"a": steady["a"], "c": np.array([90.0, 95.0, 99.0])}) == figures.SweepAxis()  # 2 lines
+    assert figures.sweep_axis({"a": steady["a"], "c": np.array([5.0, 5.5, 6.0])}) == figures.SweepAxis()  # 2 lines
     # frc_gt-like: one method an order of magnitude above, all positive: a log axis separates them all
     decades = {"a": np.array([160.0, 170.0, 180.0]), "b": np.array([380.0, 400.0, 450.0]),
                "c": np.array([2800.0, 3000.0, 3500.0])}
     assert figures.sweep_axis(decades) == figures.SweepAxis("log")
+    # spheres-like: two methods far above the rest (no single one flattens them), a decade apart: log
+    pair = {"a": np.array([100.0, 120.0]), "b": np.array([150.0, 160.0]), "c": np.array([130.0, 5600.0]),
+            "d": np.array([6000.0, 8600.0])}
+    assert figures.sweep_axis(pair) == figures.SweepAxis("log")
     # ssim-like: one method near zero still flattens the others on a log axis: clipped to the others
     collapsed = {**steady, "c": np.array([0.01, 0.02, 0.015])}
     axis = figures.sweep_axis(collapsed)

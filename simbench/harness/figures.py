@@ -4,8 +4,9 @@
   emitter, separation …): a row of panels per swept suite, a line per method with its 95 %
   bootstrap interval over scenes shaded; a sweep value at which none of a method's samples was
   scored (failed) is a gap in its line, not a zero.  When one method's values would flatten
-  the others (:func:`sweep_axis`) the panel's y axis is logarithmic or, where that does not
-  help, clipped to the others with that method marked off scale in the legend.
+  the others, or positive values span a decade or more (:func:`sweep_axis`), the panel's y
+  axis is logarithmic or, where that does not help, clipped to the others with that method
+  marked off scale in the legend.
 * :func:`plot_fwhm_boxes`: box plots of the per-sample ACF-FWHM, lateral (x, y) and axial (z),
   per method, a row per suite, with the target's own FWHM as the reference (Boland et al.
   Fig. 2).
@@ -39,6 +40,8 @@ ERROR_PERCENTILE = 99.5
 #: a sweep panel's lines are flattened when, without one line, the rest span less than this
 #: fraction of the y range
 FLATTENED_FRACTION = 0.2
+#: positive sweep values spanning at least this ratio (a decade) are drawn on a log axis
+LOG_RATIO = 10.0
 #: a clipped sweep panel shows the other lines' range with this margin (fraction of that range)
 CLIP_MARGIN = 0.1
 
@@ -130,15 +133,19 @@ def _flattener(lines: dict[str, np.ndarray]) -> str | None:
 
 def sweep_axis(lines: dict[str, np.ndarray]) -> SweepAxis:
     """The y axis of a sweep panel with ``lines`` (label → mean score per sweep value): linear,
-    unless one line would flatten the others (:func:`_flattener`); then logarithmic if every value
-    is positive and no line flattens the others on that axis, else clipped to the others' range
-    (plus :data:`CLIP_MARGIN`)."""
+    unless one line would flatten the others (:func:`_flattener`) or the values are positive and
+    span :data:`LOG_RATIO` or more; then logarithmic if every value is positive and no line
+    flattens the others on that axis, else (a flattening line) clipped to the others' range plus
+    :data:`CLIP_MARGIN`."""
     outlier = _flattener(lines)
+    finite = np.concatenate([v[np.isfinite(v)] for v in lines.values()])
+    positive = finite.size > 0 and bool((finite > 0).all())
+    if outlier is None and not (positive and finite.max() >= LOG_RATIO * finite.min()):
+        return SweepAxis()
+    if positive and _flattener({label: np.log(v) for label, v in lines.items()}) is None:
+        return SweepAxis("log")
     if outlier is None:
         return SweepAxis()
-    finite = np.concatenate([v[np.isfinite(v)] for v in lines.values()])
-    if (finite > 0).all() and _flattener({label: np.log(v) for label, v in lines.items()}) is None:
-        return SweepAxis("log")
     rest = np.concatenate([v[np.isfinite(v)] for label, v in lines.items() if label != outlier])
     low, high = float(rest.min()), float(rest.max())
     margin = CLIP_MARGIN * (high - low)
