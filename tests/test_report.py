@@ -25,6 +25,7 @@ def test_report_writes_figures_and_markdown(tmp_path):
     text = (tmp_path / "report.md").read_text()
     assert "![Reconstructions](crops.png)" in text and "![Metrics](metrics.png)" in text
     assert "sweeps.png" in text and "### frame-delay [quick]" in text
+    assert "Shown: `frame-delay-" in text and "most sparse structure in the SIM band" in text
 
 
 def test_report_bad_input_is_one_line(tmp_path):
@@ -88,8 +89,9 @@ def test_photon_sweep_curves_are_sorted_with_gaps_where_nothing_was_scored(tmp_p
     curves = sweep_curves(sweep_frame(iter_records(tmp_path, "axial")))
     lines = curves[("axial/noise", "photons_per_emitter", "ssim")]
     assert list(lines["alpha"].index) == sorted(photons)
-    np.testing.assert_allclose(lines["alpha"].to_numpy(), [0.61, 0.81, 0.71, 0.51])  # mean over the two scenes
-    assert np.isnan(lines["beta"][64.0]) and not lines["beta"].drop(64.0).isna().any()
+    np.testing.assert_allclose(lines["alpha"]["mean"], [0.61, 0.81, 0.71, 0.51])  # mean over the two scenes
+    assert (lines["alpha"]["low"] < lines["alpha"]["mean"]).all() and (lines["alpha"]["mean"] < lines["alpha"]["high"]).all()
+    assert lines["beta"].loc[64.0].isna().all() and not lines["beta"].drop(64.0).isna().any().any()
     drawn = []
     monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or path)
     draw_sweeps(sweep_frame(iter_records(tmp_path, "axial")), "noise", tmp_path / "sweeps.png")
@@ -114,3 +116,48 @@ def test_sweeps_of_a_group_get_a_row_per_suite_and_a_linear_axis_unless_doubling
     assert panels["axial/twopoint: fwhm_z ↓"].get_xscale() == "linear"
     assert list(panels["axial/twopoint: ssim ↑"].get_lines()[0].get_xdata()) == [600.0, 900.0]
     figures.pyplot().close(drawn[0])
+
+
+def test_sweep_axis_is_linear_unless_one_line_flattens_the_others_then_log_or_clipped():
+    steady = {"a": np.array([0.80, 0.82, 0.84]), "b": np.array([0.85, 0.86, np.nan])}
+    assert figures.sweep_axis(steady) == figures.SweepAxis()
+    assert figures.sweep_axis({**steady, "none": np.full(3, np.nan)}) == figures.SweepAxis()  # nothing scored
+    assert figures.sweep_axis({"a": steady["a"], "c": np.array([5.0, 5.5, 6.0])}) == figures.SweepAxis()  # 2 lines
+    # frc_gt-like: one method an order of magnitude above, all positive: a log axis separates them all
+    decades = {"a": np.array([160.0, 170.0, 180.0]), "b": np.array([380.0, 400.0, 450.0]),
+               "c": np.array([2800.0, 3000.0, 3500.0])}
+    assert figures.sweep_axis(decades) == figures.SweepAxis("log")
+    # spheres-like: two methods far above the rest (no single one flattens them), a decade apart: log
+    pair = {"a": np.array([100.0, 120.0]), "b": np.array([150.0, 160.0]), "c": np.array([130.0, 5600.0]),
+            "d": np.array([6000.0, 8600.0])}
+    assert figures.sweep_axis(pair) == figures.SweepAxis("log")
+    # ssim-like: one method near zero still flattens the others on a log axis: clipped to the others
+    collapsed = {**steady, "c": np.array([0.01, 0.02, 0.015])}
+    axis = figures.sweep_axis(collapsed)
+    assert axis.scale == "linear" and axis.clipped == "c"
+    np.testing.assert_allclose(axis.limits, (0.80 - 0.006, 0.86 + 0.006))
+    signed = {"a": np.array([-1.0, 0.0, 1.0]), "b": np.array([0.5, 1.5, 2.0]), "c": np.array([-90.0, -80.0, -85.0])}
+    assert figures.sweep_axis(signed).clipped == "c"  # not all positive: no log axis
+    assert figures.sweep_axis(decades) == figures.sweep_axis(decades)  # deterministic
+
+
+def test_sweep_figure_is_written_with_intervals_and_the_chosen_axes(tmp_path, monkeypatch):
+    frc_gt = {"alpha": 170.0, "beta": 400.0, "gamma": 3000.0}
+    ssim = {"alpha": 0.82, "beta": 0.86, "gamma": 0.01}
+    for method, width in frc_gt.items():
+        rows = {f"s{scene}{k}": ("ok", {"fwhm_x": width * (1 + 0.05 * scene + 0.1 * k),
+                                        "ssim": ssim[method] + 0.005 * scene + 0.01 * k},
+                                 {"sweep": {"delay_ms": delay}})
+                for scene in range(3) for k, delay in enumerate((0.0, 5.0, 10.0))}
+        _save_results(tmp_path, "frame-delay", method, rows)
+    drawn = []
+    save = figures.save_figure
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or save(fig, path))
+    png = draw_sweeps(sweep_frame(iter_records(tmp_path, "frame-delay")), "delay", tmp_path / "sweeps.png")
+    assert png.read_bytes()[:8] == PNG
+    panels = {a.get_title(): a for a in drawn[0].axes if a.get_title()}
+    assert panels["fwhm_x ↓ (log axis)"].get_yscale() == "log"
+    clipped = panels["ssim ↑"]
+    assert clipped.get_ylim()[0] > 0.5 and any("gamma (off scale" in t.get_text() for t in clipped.get_legend().get_texts())
+    assert len(clipped.collections) == 3  # a shaded interval per method
+    assert "bootstrap interval" in drawn[0].get_suptitle()

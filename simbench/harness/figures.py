@@ -1,8 +1,12 @@
 """Figures drawn from the per-sample scores in result files alone (no reconstruction).
 
 * :func:`draw_sweeps`: every metric vs a suite's sweep variable (frame delay, photons per
-  emitter, separation …): a row of panels per swept suite, a line per method; a sweep value
-  at which none of a method's samples was scored (failed) is a gap in its line, not a zero.
+  emitter, separation …): a row of panels per swept suite, a line per method with its 95 %
+  bootstrap interval over scenes shaded; a sweep value at which none of a method's samples was
+  scored (failed) is a gap in its line, not a zero.  When one method's values would flatten
+  the others, or positive values span a decade or more (:func:`sweep_axis`), the panel's y
+  axis is logarithmic or, where that does not help, clipped to the others with that method
+  marked off scale in the legend.
 * :func:`plot_fwhm_boxes`: box plots of the per-sample ACF-FWHM, lateral (x, y) and axial (z),
   per method, a row per suite, with the target's own FWHM as the reference (Boland et al.
   Fig. 2).
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,7 @@ import pandas as pd
 
 from simbench.harness.leaderboard import REFERENCE_METHOD, score_frame, sweep_frame, with_reference
 from simbench.harness.results import RunRecord, iter_records
+from simbench.harness.stats import CONFIDENCE, bootstrap_ci
 from simbench.metrics.base import ARROWS
 
 #: the ACF-FWHM metrics (:mod:`simbench.metrics.acf`) drawn as box plots, and their axis
@@ -31,6 +37,13 @@ PANEL_IN = (4.0, 3.4)
 SCALE_BARS_UM = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 #: error maps' colour scales end at this percentile of |error| (one hot pixel cannot blank the rest)
 ERROR_PERCENTILE = 99.5
+#: a sweep panel's lines are flattened when, without one line, the rest span less than this
+#: fraction of the y range
+FLATTENED_FRACTION = 0.2
+#: positive sweep values spanning at least this ratio (a decade) are drawn on a log axis
+LOG_RATIO = 10.0
+#: a clipped sweep panel shows the other lines' range with this margin (fraction of that range)
+CLIP_MARGIN = 0.1
 
 
 def pyplot() -> Any:
@@ -69,18 +82,74 @@ def _method_order(method: str) -> tuple[bool, str]:
     return method == REFERENCE_METHOD, method
 
 
-def sweep_curves(sweeps: pd.DataFrame) -> dict[tuple[str, str, str], dict[str, pd.Series]]:
-    """(suite, sweep variable, metric) → {line label: the mean score over scenes per sweep value,
-    values sorted}; NaN where none of the line's samples at that value was scored.  A line is a
-    method, labelled ``method [run]`` when ``sweeps`` (:func:`sweep_frame`) holds several runs."""
+def sweep_curves(sweeps: pd.DataFrame) -> dict[tuple[str, str, str], dict[str, pd.DataFrame]]:
+    """(suite, sweep variable, metric) → {line label: per sweep value (sorted index) the ``mean``
+    score over scenes and its bootstrap interval ``low`` … ``high`` (:func:`bootstrap_ci`; NaN
+    under two scenes)}; all NaN where none of the line's samples at that value was scored.  A line
+    is a method, labelled ``method [run]`` when ``sweeps`` (:func:`sweep_frame`) holds several runs."""
     several = sweeps["run"].nunique() > 1
-    curves: dict[tuple[str, str, str], dict[str, pd.Series]] = {}
+    curves: dict[tuple[str, str, str], dict[str, pd.DataFrame]] = {}
     for (suite, variable, metric), part in sweeps.groupby(["suite", "variable", "metric"], sort=False):
         lines = sorted(part.groupby(["method", "run"]), key=lambda item: (_method_order(item[0][0]), item[0][1]))
-        curves[(suite, variable, metric)] = {f"{method} [{run}]" if several else method:
-                                             curve.groupby("value")["score"].mean()
+        curves[(suite, variable, metric)] = {f"{method} [{run}]" if several else method: _with_interval(curve)
                                              for (method, run), curve in lines}
     return curves
+
+
+def _with_interval(curve: pd.DataFrame) -> pd.DataFrame:
+    """Per sweep value of ``curve`` (rows of one line), the mean score and its bootstrap interval."""
+    rows = {}
+    for value, scores in curve.groupby("value")["score"]:
+        valid = scores.dropna().to_numpy(dtype=float)
+        rows[value] = (valid.mean() if valid.size else math.nan, *bootstrap_ci(valid))
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["mean", "low", "high"]).sort_index()
+
+
+@dataclass(frozen=True)
+class SweepAxis:
+    """How a sweep panel's y axis is drawn: ``scale`` "linear" or "log"; ``limits`` (low, high)
+    when clipped to all lines but ``clipped`` (its label), else None."""
+
+    scale: str = "linear"
+    limits: tuple[float, float] | None = None
+    clipped: str | None = None
+
+
+def _flattener(lines: dict[str, np.ndarray]) -> str | None:
+    """The line without which the others (at least two lines with values) span less than
+    :data:`FLATTENED_FRACTION` of the whole range, the one leaving the narrowest rest (the first
+    of equals), or None."""
+    values = {label: v[np.isfinite(v)] for label, v in lines.items()}
+    values = {label: v for label, v in values.items() if v.size}
+    if len(values) < 3:
+        return None
+    everything = np.concatenate(list(values.values()))
+    total = float(everything.max() - everything.min())
+    rests = {label: np.concatenate([v for other, v in values.items() if other != label]) for label in values}
+    spans = {label: float(rest.max() - rest.min()) for label, rest in rests.items()}
+    label = min(spans, key=spans.__getitem__)
+    return label if 0 < spans[label] < FLATTENED_FRACTION * total else None
+
+
+def sweep_axis(lines: dict[str, np.ndarray]) -> SweepAxis:
+    """The y axis of a sweep panel with ``lines`` (label → mean score per sweep value): linear,
+    unless one line would flatten the others (:func:`_flattener`) or the values are positive and
+    span :data:`LOG_RATIO` or more; then logarithmic if every value is positive and no line
+    flattens the others on that axis, else (a flattening line) clipped to the others' range plus
+    :data:`CLIP_MARGIN`."""
+    outlier = _flattener(lines)
+    finite = np.concatenate([v[np.isfinite(v)] for v in lines.values()])
+    positive = finite.size > 0 and bool((finite > 0).all())
+    if outlier is None and not (positive and finite.max() >= LOG_RATIO * finite.min()):
+        return SweepAxis()
+    if positive and _flattener({label: np.log(v) for label, v in lines.items()}) is None:
+        return SweepAxis("log")
+    if outlier is None:
+        return SweepAxis()
+    rest = np.concatenate([v[np.isfinite(v)] for label, v in lines.items() if label != outlier])
+    low, high = float(rest.min()), float(rest.max())
+    margin = CLIP_MARGIN * (high - low)
+    return SweepAxis(limits=(low - margin, high + margin), clipped=outlier)
 
 
 def _powers_of_two(values: Iterable[float]) -> bool:
@@ -90,7 +159,9 @@ def _powers_of_two(values: Iterable[float]) -> bool:
 
 def draw_sweeps(sweeps: pd.DataFrame, title: str, path: Path) -> Path:
     """A PNG of :func:`sweep_curves`: a row of panels per swept suite, a panel per metric, a line
-    per method; sweeps of powers of two (photons per emitter 16 … 4096) on a log2 axis."""
+    per method with its bootstrap interval shaded; sweeps of powers of two (photons per emitter
+    16 … 4096) on a log2 axis; each panel's y axis by :func:`sweep_axis`, said in its title (log)
+    or legend (a line off scale)."""
     curves = sweep_curves(sweeps)
     directions = dict(zip(sweeps["metric"], sweeps["direction"]))
     rows = list(dict.fromkeys(key[:2] for key in curves))
@@ -108,19 +179,30 @@ def draw_sweeps(sweeps: pd.DataFrame, title: str, path: Path) -> Path:
         for ax in axes[r][len(keys):]:
             ax.axis("off")
         for ax, (suite, variable, metric) in zip(axes[r], keys):
-            values = sorted({v for line in curves[(suite, variable, metric)].values() for v in line.index})
-            for label, line in curves[(suite, variable, metric)].items():
-                none = " (none scored)" if line.isna().all() else ""
-                ax.plot(line.index, line.to_numpy(), marker="o", label=label + none, **styles[label])
+            lines = curves[(suite, variable, metric)]
+            values = sorted({v for line in lines.values() for v in line.index})
+            axis = sweep_axis({label: line["mean"].to_numpy() for label, line in lines.items()})
+            for label, line in lines.items():
+                mean = line["mean"].to_numpy()
+                note = (" (none scored)" if np.isnan(mean).all() else
+                        f" (off scale: {np.nanmin(mean):.3g}–{np.nanmax(mean):.3g})" if label == axis.clipped else "")
+                ax.plot(line.index, mean, marker="o", label=label + note, **styles[label])
+                ax.fill_between(line.index, line["low"].to_numpy(), line["high"].to_numpy(), alpha=0.15,
+                                color=styles[label]["color"], linewidth=0)
             if _powers_of_two(values):
                 ax.set_xscale("log", base=2)
                 ax.set_xticks(values, [f"{v:g}" for v in values])
+            ax.set_yscale(axis.scale)
+            if axis.limits is not None:
+                ax.set_ylim(*axis.limits)
             ax.set_xlabel(variable)
             arrow = ARROWS[directions[metric]]
-            ax.set_title(f"{suite}: {metric} {arrow}" if several else f"{metric} {arrow}", fontsize=9)
+            name = f"{suite}: {metric} {arrow}" if several else f"{metric} {arrow}"
+            ax.set_title(name + (" (log axis)" if axis.scale == "log" else ""), fontsize=9)
             ax.grid(alpha=0.3)
-        axes[r][0].legend(fontsize=7)
-    fig.suptitle(title)
+            if ax is axes[r][0] or axis.clipped:
+                ax.legend(fontsize=7)
+    fig.suptitle(f"{title}; shaded: {CONFIDENCE * 100:g} % bootstrap interval over scenes")
     return save_figure(fig, path)
 
 

@@ -1,10 +1,13 @@
 """Figures and a Markdown report for one suite, from its result files.
 
-* ``crops.png``: ground truth and every method's reconstruction of one sample on the
-  same crop, each with its error map (prediction fitted to the normalised target, as
-  the fidelity metrics do, minus the target); of a volume, the plane holding the most
-  target signal.  Reconstructions are not stored, so the methods are rerun on that one
-  sample.
+* ``crops.png`` (of a suite group, ``crops-MEMBER.png`` per member, e.g. per motion regime):
+  ground truth and every method's reconstruction of one sample on the same crop, each with
+  its error map (prediction fitted to the normalised target, as the fidelity metrics do,
+  minus the target).  The sample is the one whose ground truth holds the most sparse
+  structure in the band SIM transmits, the crop its window with the most energy in that
+  band, and ``report.md`` says which and why (:mod:`simbench.harness.views`); of a volume,
+  the plane holding the most target signal.  Reconstructions are not stored, so the methods
+  are rerun on that one sample.
 * ``metrics.png``: every metric's mean (of its valid values) with its 95 % bootstrap interval per method;
   for a suite group (e.g. ``motion``) one bar group per member (regime).
 * ``sweeps.png``: every metric vs each swept member's variable (frame delay, photons per
@@ -17,8 +20,10 @@ All but ``crops.png`` come from the result files alone.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +40,7 @@ from simbench.harness.figures import (
 from simbench.harness.leaderboard import render, summarise, sweep_frame, with_reference
 from simbench.harness.montage import plot_real_montage
 from simbench.harness.results import iter_records, run_key
+from simbench.harness.views import CANDIDATES, View, choose_view, sim_band_per_um
 from simbench.metrics.base import ARROWS
 from simbench.plugin.manager import Registry
 from simbench.types import Sample
@@ -49,28 +55,34 @@ class ReportRequest:
     results_dir: Path
     output_dir: Path
     size: str = "quick"
-    #: index of the sample shown in ``crops.png``
-    sample_index: int = 0
+    #: index of the sample shown in the crops; None: chosen (:func:`choose_sample`)
+    sample_index: int | None = None
     #: ``--suite-opt`` texts of the reported runs, NAME → VALUE (e.g. the real track's data_dir)
     suite_options: dict[str, str] = field(default_factory=dict)
 
 
-def _plane(target: np.ndarray) -> tuple[int, ...]:
-    """Index of the section shown: ``()`` for an image; for a volume (z, y, x) the plane holding
-    the most target signal."""
-    return () if target.ndim == 2 else (int(np.argmax(target.sum(axis=(-2, -1)))),)
+def choose_sample(suite: Any, size: str, indices: Sequence[int]) -> tuple[Sample, View | None]:
+    """The sample of ``suite`` (configured) among ``indices`` a report shows and its :class:`View`
+    (:func:`simbench.harness.views.choose_view`: most SIM-band structure, then its richest window);
+    of a real acquisition (no target), the first of ``indices`` and no view."""
+    last = {indices[0]: suite.make_sample(indices[0], size, suite.default_seed)}  # only the latest (volumes are large)
+    if last[indices[0]].target is None:
+        return last[indices[0]], None
+
+    def target(index: int) -> tuple[np.ndarray, float, tuple[float, float]]:
+        if index not in last:
+            last.clear()
+            last[index] = suite.make_sample(index, size, suite.default_seed)
+        sample = last[index]
+        return sample.target, sample.target_pixel_size_nm, sim_band_per_um(sample.raw)
+
+    view = choose_view(target, indices, CROP_PX)
+    sample = last[view.index] if view.index in last else suite.make_sample(view.index, size, suite.default_seed)
+    return sample, view
 
 
-def _crop(image: np.ndarray, plane: tuple[int, ...]) -> np.ndarray:
-    """The central ``CROP_PX``² crop of ``image[plane]`` (see :func:`_plane`)."""
-    section = image[plane]
-    h, w = section.shape
-    y, x = (h - min(h, CROP_PX)) // 2, (w - min(w, CROP_PX)) // 2
-    return section[y:y + CROP_PX, x:x + CROP_PX]
-
-
-def plot_crops(registry: Registry, sample: Sample, methods: list[str], path: Path) -> Path:
-    """Ground truth and each method's reconstruction of ``sample`` with error maps."""
+def plot_crops(registry: Registry, sample: Sample, view: View, methods: list[str], path: Path) -> Path:
+    """Ground truth and each method's reconstruction of ``sample`` in ``view`` with error maps."""
     from simbench.harness.evaluation import as_image
     from simbench.metrics.base import MetricConfig
     from simbench.metrics.fidelity import prepare
@@ -85,14 +97,13 @@ def plot_crops(registry: Registry, sample: Sample, methods: list[str], path: Pat
         fitted, target, _ = prepare(image, sample.target, MetricConfig())
         panels.append((name, fitted, fitted - target))
     target = prepare(sample.target, sample.target, MetricConfig())[1]
-    plane = _plane(target)
     plt = pyplot()
     fig, axes = plt.subplots(2, len(panels) + 1, figsize=(2.6 * (len(panels) + 1) + 1.0, 5.4), squeeze=False,
                              layout="constrained")
-    errors = [np.abs(_crop(e, plane)).ravel() for _, p, e in panels if p is not None]
+    errors = [np.abs(view.crop(e)).ravel() for _, p, e in panels if p is not None]
     limit = max(float(np.percentile(np.concatenate(errors), ERROR_PERCENTILE)) if errors else 0.0, 1e-6)
-    width = _crop(target, plane).shape[1]
-    axes[0][0].imshow(_crop(target, plane), cmap="gray", vmin=0, vmax=1)
+    width = view.crop(target).shape[1]
+    axes[0][0].imshow(view.crop(target), cmap="gray", vmin=0, vmax=1)
     scale_bar(axes[0][0], sample.target_pixel_size_nm, width)
     axes[0][0].set_title("ground truth")
     axes[1][0].axis("off")
@@ -102,8 +113,8 @@ def plot_crops(registry: Registry, sample: Sample, methods: list[str], path: Pat
             axes[0][column].text(0.5, 0.5, f"failed:\n{error}", ha="center", va="center")
             axes[1][column].axis("off")
             continue
-        axes[0][column].imshow(_crop(image, plane), cmap="gray", vmin=0, vmax=1)
-        shown = axes[1][column].imshow(_crop(error, plane), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes[0][column].imshow(view.crop(image), cmap="gray", vmin=0, vmax=1)
+        shown = axes[1][column].imshow(view.crop(error), cmap="RdBu_r", vmin=-limit, vmax=limit)
         scale_bar(axes[0][column], sample.target_pixel_size_nm, width)
         scale_bar(axes[1][column], sample.target_pixel_size_nm, width, color="black")  # on a white zero
         axes[1][column].set_title("error", fontsize=9)
@@ -113,8 +124,9 @@ def plot_crops(registry: Registry, sample: Sample, methods: list[str], path: Pat
     if errors:
         bar = fig.colorbar(shown, ax=axes[:, -1].tolist(), shrink=0.6, extend="both")
         bar.set_label(f"error, normalised intensity (±{ERROR_PERCENTILE:g} %ile of |error|)", fontsize=8)
-    where = f", plane {plane[0]}" if plane else ""
-    fig.suptitle(f"{sample.id}: central {CROP_PX}² crop{where}; error = fitted reconstruction − normalised truth")
+    where = f", plane {view.plane[0]}" if view.plane else ""
+    fig.suptitle(f"{sample.id}: {view.side}² crop at x={view.x}, y={view.y}{where}; "
+                 "error = fitted reconstruction − normalised truth")
     return save_figure(fig, path)
 
 
@@ -155,13 +167,20 @@ def write_report(registry: Registry, request: ReportRequest,
     figures = [("Metrics", plot_metrics(frame, out / "metrics.png"))]
     members = list(dict.fromkeys(frame["suite"]))
     methods = sorted((m for m in set(frame["method"]) if m in registry.methods), key=lambda m: (m != "widefield", m))
-    suite = registry.suite(members[0]).configured(request.suite_options)
-    sample = suite.make_sample(request.sample_index, request.size, suite.default_seed)
-    if sample.target is None:  # a real acquisition: the data and the SQUIRREL error maps instead
-        figures.append(("Reconstructions and SQUIRREL error maps",
-                        plot_real_montage(registry, sample, methods, out / "montage.png")))
-    else:
-        figures.append(("Reconstructions", plot_crops(registry, sample, methods, out / "crops.png")))
+    notes: dict[str, str] = {}
+    for member in members:
+        suite = registry.suite(member).configured(request.suite_options)
+        n = suite.n_samples(request.size)
+        indices = range(min(n, CANDIDATES)) if request.sample_index is None else [request.sample_index]
+        sample, view = choose_sample(suite, request.size, indices)
+        if view is None:  # a real acquisition: the data and the SQUIRREL error maps instead
+            figures.append(("Reconstructions and SQUIRREL error maps",
+                            plot_real_montage(registry, sample, methods, out / "montage.png")))
+            continue
+        title = "Reconstructions" + (f": {member}" if len(members) > 1 else "")
+        name = f"crops-{member.rsplit('/', 1)[-1]}.png" if len(members) > 1 else "crops.png"
+        figures.append((title, plot_crops(registry, sample, view, methods, out / name)))
+        notes[title] = f"Shown: {view.describe(sample.id, len(indices))}\n"
     referenced = with_reference(records)
     sweeps = sweep_frame(referenced)
     if not sweeps.empty:
@@ -177,7 +196,7 @@ def write_report(registry: Registry, request: ReportRequest,
              f"From the result files in `{request.results_dir}`; regenerate with `{command}`.\n",
              "## Leaderboard\n", render(request.results_dir, request.suite, "md", current_hashes,
                                         order=list(registry.suites), registry=registry)]
-    parts += [f"## {title}\n\n![{title}]({path.name})\n" for title, path in figures]
+    parts += [f"## {title}\n\n{notes.get(title, '')}![{title}]({path.name})\n" for title, path in figures]
     report = out / "report.md"
     report.write_text("\n".join(parts))
     return report
