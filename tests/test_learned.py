@@ -86,6 +86,8 @@ def test_vsrsim_configs_without_the_newer_fields_build_the_earlier_network():
     assert VSRSIM.configs["small"]["unembed"] == "overlapping" and VSRSIM.configs["paper"]["activation"]
     with pytest.raises(ValueError, match="unknown unembedding"):
         VSRSIM.build({**TINY[VSRSIM], "unembed": "pixelshuffle"})
+    with pytest.raises(ValueError, match="even lateral patch size"):
+        VSRSIM.build({**TINY[VSRSIM], "unembed": "overlapping", "patch": [3, 3, 3]})
 
 
 def test_rbpn_input_is_frames_then_eight_flows():

@@ -131,7 +131,7 @@ def write_curve(out: Path, history: list[dict[str, Any]], title: str) -> None:
     steps = [row["step"] for row in history]
     figure, axes = plt.subplots(figsize=(6, 4))
     axes.plot(steps, [row["psnr"] for row in history], "o-", label="model")
-    axes.plot(steps, [row["widefield_psnr"] for row in history], "--", color="grey", label="widefield")
+    axes.plot(steps, [row["widefield_psnr"] for row in history], "x--", color="grey", label="widefield")
     axes.set(xlabel="training step", ylabel="validation PSNR (dB)", title=title)
     axes.grid(alpha=0.3)
     axes.legend()

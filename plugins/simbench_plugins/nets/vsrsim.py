@@ -161,6 +161,8 @@ class FrameProjection(nn.Module):
             raise ValueError(f"unknown unembedding {mode!r}; known: {', '.join(UNEMBEDDINGS)}")
         if mode == "transposed":
             self.unembed = nn.ConvTranspose3d(dim, 1, patch, stride=patch)
+        elif patch[1] % 2 or patch[2] % 2:
+            raise ValueError(f"the overlapping unembedding needs an even lateral patch size; got {patch}")
         else:  # kernel twice the patch laterally, trimmed by half a patch each side: same output size
             kernel = (patch[0], 2 * patch[1], 2 * patch[2])
             self.unembed = nn.ConvTranspose3d(dim, 1, kernel, stride=patch, padding=(0, patch[1] // 2, patch[2] // 2))
