@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from simbench_plugins.wiener import Wiener
 
-from simbench.harness.runner import as_image, score_into
+from simbench.harness.evaluation import as_image, score_into
 from simbench.metrics.base import MetricConfig, ScoreInput
 from simbench.suites.real import RealSuite
 
