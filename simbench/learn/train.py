@@ -43,6 +43,8 @@ RESUME_KEYS = ("config", "batch", "crop", "seed", "pool", "validation", "learnin
 #: validation scores against steps (CSV) and their plot, beside the training state
 CURVE_CSV = "learning-curve.csv"
 CURVE_PNG = "learning-curve.png"
+#: the curve's first columns, in this order (a resumed run's history comes back with sorted keys)
+CURVE_COLUMNS = ("step", "loss", "psnr", "ssim", "widefield_psnr", "elapsed_s")
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def write_curve(out: Path, history: list[dict[str, Any]], title: str) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    columns = list(dict.fromkeys(key for row in history for key in row))
+    columns = list(dict.fromkeys([*CURVE_COLUMNS, *(key for row in history for key in row)]))
     with open(out / CURVE_CSV, "w", newline="") as handle:
         writer = csv.DictWriter(handle, columns)
         writer.writeheader()
