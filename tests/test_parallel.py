@@ -182,11 +182,15 @@ def test_a_damaged_cache_file_is_made_again_never_served(registry, tmp_path):
     back = store.load(sample.id)
     assert back is not None and back.digest == digest and back.measured == {"flow": 1.5}
     assert np.array_equal(back.sample.raw.frames, sample.raw.frames) and back.sample.raw.pattern == sample.raw.pattern
-    path = next(store.dir.glob("*.npz"))
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF  # one flipped byte in the frames
-    path.write_bytes(bytes(data))
-    assert store.load(sample.id) is None
+    assert back.sample.raw.frames.flags.writeable  # a method may work in place on what it is given
+    path = next(store.dir.glob(f"*{cache.SUFFIX}"))
+    intact = path.read_bytes()
+    for where in (len(intact) // 2, 20):  # one flipped byte in the frames; in the header
+        data = bytearray(intact)
+        data[where] ^= 0xFF
+        path.write_bytes(bytes(data))
+        assert store.load(sample.id) is None
+    data = bytearray(intact)
     path.write_bytes(bytes(data[: len(data) // 3]))  # a truncated file
     assert store.load(sample.id) is None
     assert cache.clear(tmp_path) > 0 and cache.entries(tmp_path) == []

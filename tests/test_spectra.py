@@ -13,7 +13,7 @@ def power_law_image(shape: tuple[int, int], pixel_size_nm: float, optics: Optics
     """OTF-blurred random object with E|Ô(f)|² = amplitude·|f|^−exponent (|FFT|² units), plus
     white Gaussian noise of standard deviation ``sigma``."""
     rng = np.random.default_rng(seed)
-    k = radial_freq_per_um(shape, pixel_size_nm)
+    k = radial_freq_per_um(shape, pixel_size_nm).copy()
     k[0, 0] = np.inf  # no mean
     white = np.fft.fft2(rng.standard_normal(shape)) / np.sqrt(shape[0] * shape[1])  # E|.|² = 1
     obj = white * np.sqrt(amplitude * k ** -exponent)

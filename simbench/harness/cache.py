@@ -1,14 +1,16 @@
 """A cache of generated samples on disk, so that a suite is generated once for all methods and workers.
 
-Layout: ``ROOT/<suite>/<key>/<sample id>.npz``, one file per sample (a ``/`` in
+Layout: ``ROOT/<suite>/<key>/<sample id>.sample``, one file per sample (a ``/`` in
 a suite name, e.g. ``axial/chromatin``, is ``--`` in the folder name).  ``key``
 is the sha256 of everything that decides a sample's bytes: suite name and
 version, its changed options, size, seed, the plugin distribution that
 provides the suite and, for suites whose bytes depend on the CPU, the BLAS
-kernel.  A file holds the raw frames (and their repeat), the target, the
-sample's other fields as JSON, the digest it was made with and, once
-measured, the sample's measurements.  Reading recomputes the digest: a file
-that does not match is ignored (and regenerated), never served.  Files are
+kernel.  A file is an 8-byte little-endian header length, a JSON header (the
+sample's fields, the digest it was made with, once measured the sample's
+measurements, and each array's dtype, shape and offset) and the arrays' bytes
+(raw frames and their repeat, the target), each at a 64-byte-aligned offset,
+so that reading is one read and no copy.  Reading recomputes the digest: a
+file that does not match is ignored (and regenerated), never served.  Files are
 written to a temporary name and renamed into place, so concurrent writers
 (processes, cluster workers on a shared file system) never expose half a
 file; the last identical rename wins.
@@ -20,12 +22,11 @@ empties it; do so after editing a suite's code without bumping its version.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
+import struct
 import uuid
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,10 @@ from simbench.types import HexPattern, Optics, RawStack, Sample, StripePattern
 
 ENV_CACHE = "SIMBENCH_CACHE"
 #: bump when the file layout changes: older files are then never read
-FORMAT = 1
+FORMAT = 2
+SUFFIX = ".sample"
+#: alignment (bytes) of each array in a file
+_ALIGN = 64
 _SLASH = "--"
 _PATTERNS = {"StripePattern": StripePattern, "HexPattern": HexPattern}
 
@@ -89,20 +93,18 @@ class SampleCache:
         self.dir = Path(root) / suite.name.replace("/", _SLASH) / suite_key(suite, size, seed, distribution)
 
     def _path(self, sample_id: str) -> Path:
-        return self.dir / f"{sample_id}.npz"
+        return self.dir / f"{sample_id}{SUFFIX}"
 
     def load(self, sample_id: str) -> Cached | None:
         """The cached sample, or None when it is absent, unreadable or fails its digest."""
         try:
-            with np.load(self._path(sample_id), allow_pickle=False) as f:
-                fields = json.loads(f["fields"].tobytes())
-                raw = _raw(f["raw"], fields["raw"])
-                repeat = _raw(f["raw_repeat"], fields["raw"]) if "raw_repeat" in f.files else None
-                target = f["target"] if "target" in f.files else None
-                sample = Sample(id=fields["id"], raw=raw, target=target,
-                                target_pixel_size_nm=fields["target_pixel_size_nm"], truth=fields["truth"],
-                                meta=fields["meta"], raw_repeat=repeat, target_z_step_nm=fields["target_z_step_nm"])
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+            fields, arrays = _read(self._path(sample_id))
+            raw = _raw(arrays["raw"], fields["raw"])
+            repeat = _raw(arrays["raw_repeat"], fields["raw"]) if "raw_repeat" in arrays else None
+            sample = Sample(id=fields["id"], raw=raw, target=arrays.get("target"),
+                            target_pixel_size_nm=fields["target_pixel_size_nm"], truth=fields["truth"],
+                            meta=fields["meta"], raw_repeat=repeat, target_z_step_nm=fields["target_z_step_nm"])
+        except (OSError, ValueError, KeyError, TypeError, struct.error):
             return None
         if fields.get("format") != FORMAT or sample_digest(sample) != fields["digest"]:
             return None
@@ -113,7 +115,7 @@ class SampleCache:
         fields = {"format": FORMAT, "id": sample.id, "digest": digest, "measured": measured,
                   "raw": _raw_fields(sample.raw), "target_pixel_size_nm": sample.target_pixel_size_nm,
                   "target_z_step_nm": sample.target_z_step_nm, "truth": sample.truth, "meta": sample.meta}
-        arrays = {"raw": sample.raw.frames, "fields": np.frombuffer(canonical_json(fields), dtype=np.uint8)}
+        arrays = {"raw": sample.raw.frames}
         if sample.target is not None:
             arrays["target"] = sample.target
         if sample.raw_repeat is not None:
@@ -121,12 +123,44 @@ class SampleCache:
         tmp = self.dir / f".{sample.id}.{uuid.uuid4().hex}.tmp"
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
-            tmp.write_bytes(buffer.getbuffer())
+            _write(tmp, fields, arrays)
             os.replace(tmp, self._path(sample.id))
         except OSError:
             tmp.unlink(missing_ok=True)
+
+
+def _write(path: Path, fields: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """``fields`` and ``arrays`` in the layout described at the top of this module."""
+    arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    layout, offset = {}, 0
+    for name, a in arrays.items():
+        layout[name] = {"dtype": a.dtype.str, "shape": list(a.shape), "offset": offset}
+        offset += -(-a.nbytes // _ALIGN) * _ALIGN
+    header = canonical_json({"fields": fields, "arrays": layout})
+    header += b" " * (-(8 + len(header)) % _ALIGN)
+    with open(path, "wb") as out:
+        out.write(struct.pack("<Q", len(header)) + header)
+        for name, a in arrays.items():
+            out.write(memoryview(a).cast("B"))
+            out.write(b"\0" * (-a.nbytes % _ALIGN))
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The fields and (writable) arrays of a file written by :func:`_write`; raises on a short file."""
+    with open(path, "rb") as handle:
+        data = bytearray(os.fstat(handle.fileno()).st_size)
+        if handle.readinto(data) != len(data):
+            raise OSError(f"{path}: short read")
+    (size,) = struct.unpack_from("<Q", data)
+    header = json.loads(data[8:8 + size])
+    start, arrays = 8 + size, {}
+    for name, spec in header["arrays"].items():
+        dtype = np.dtype(spec["dtype"])
+        if dtype.hasobject:
+            raise ValueError(f"{path}: array {name!r} has object dtype")
+        count = int(np.prod(spec["shape"], dtype=np.int64))
+        arrays[name] = np.frombuffer(data, dtype, count, start + spec["offset"]).reshape(spec["shape"])
+    return header["fields"], arrays
 
 
 @dataclass(frozen=True)
@@ -143,7 +177,7 @@ def entries(root: Path) -> list[Entry]:
     """Every suite configuration under ``root`` with its sample count and size on disk."""
     found = []
     for folder in sorted(p for p in Path(root).glob("*/*") if p.is_dir()):
-        files = list(folder.glob("*.npz"))
+        files = list(folder.glob(f"*{SUFFIX}"))
         found.append(Entry(folder.parent.name.replace(_SLASH, "/"), folder.name, len(files), sum(f.stat().st_size for f in files)))
     return found
 

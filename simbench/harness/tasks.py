@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from simbench.harness import manifest
+from simbench.harness.allocator import keep_large_blocks
 from simbench.harness.cache import SampleCache
 from simbench.harness.digest import sample_digest
 from simbench.harness.evaluation import evaluate, new_row, oracle_raw, reference_scores
@@ -187,6 +188,8 @@ def compute_remote(job: Job, task: Task) -> TaskResult:
     """Compute ``task`` in a worker process: plugins load from their entry points, once per process."""
     if job.key not in _WORKERS:
         flags = (job.strict_plugins, job.autoload)
+        if not _REGISTRIES:  # this process's first task
+            keep_large_blocks()
         if flags not in _REGISTRIES:
             _REGISTRIES[flags] = PluginManager(strict=job.strict_plugins, autoload=job.autoload).load()
         while len(_WORKERS) >= 2:  # a run at a time, and the one before it

@@ -108,8 +108,14 @@ def _cosine_edge(n: int, width: int) -> np.ndarray:
 
 def edge_taper(image: np.ndarray, width_px: tuple[int, int]) -> np.ndarray:
     """Mean-subtracted image times a separable raised-cosine edge window (rows, columns ramps)."""
-    window = np.outer(_cosine_edge(image.shape[0], width_px[0]), _cosine_edge(image.shape[1], width_px[1]))
-    return (image - image.mean()) * window
+    return (image - image.mean()) * _edge_window(image.shape, tuple(int(w) for w in width_px))
+
+
+@lru_cache(maxsize=16)
+def _edge_window(shape: tuple[int, int], width_px: tuple[int, int]) -> np.ndarray:
+    window = np.outer(_cosine_edge(shape[0], width_px[0]), _cosine_edge(shape[1], width_px[1]))
+    window.flags.writeable = False
+    return window
 
 
 # --------------------------------------------------------------------------- FRC

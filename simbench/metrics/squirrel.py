@@ -82,7 +82,7 @@ def squirrel(reconstruction: np.ndarray, widefield: np.ndarray, widefield_pixel_
     # σ by Parseval on the whole field (no inverse FFT per trial): with B the cropped spectrum, W the
     # widefield's and T_σ the RSF's, the best gain for σ is Re⟨B·T_σ, W⟩ / ‖B·T_σ‖² (the offset takes
     # the DC term) and the residual power ‖W‖² − Re⟨B·T_σ, W⟩² / ‖B·T_σ‖²
-    weights = half_plane_weights(shape)
+    weights = half_plane_weights(shape).copy()
     weights[0, 0] = 0.0
     wf_spectrum = sfft.rfft2(wf, workers=-1)
     cross = weights * np.real(np.conj(spectrum) * wf_spectrum)

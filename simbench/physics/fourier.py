@@ -37,19 +37,32 @@ def freq_grid_per_um(shape: tuple[int, int], pixel_size_nm: float,
 
 def radial_freq_per_um(shape: tuple[int, int], pixel_size_nm: float,
                        rfft: bool = False) -> np.ndarray:
-    """|k| in cycles/µm (float64) on the full (H, W) or rfft (H, W//2+1) grid."""
+    """|k| in cycles/µm (float64, read-only) on the full (H, W) or rfft (H, W//2+1) grid."""
+    return _radial_freq_per_um((int(shape[0]), int(shape[1])), float(pixel_size_nm), rfft)
+
+
+@lru_cache(maxsize=16)
+def _radial_freq_per_um(shape: tuple[int, int], pixel_size_nm: float, rfft: bool) -> np.ndarray:
     ky, kx = freq_grid_per_um(shape, pixel_size_nm, rfft)
-    return np.hypot(ky, kx)
+    k = np.hypot(ky, kx)
+    k.flags.writeable = False
+    return k
 
 
 def half_plane_weights(shape: tuple[int, int]) -> np.ndarray:
     """Weights (H, W//2+1) that turn a sum over the ``rfft2`` half plane of a real (H, W) image's
     spectrum into the sum over the full plane: 2 for columns that stand for a conjugate pair,
-    1 for column 0 and (W even) the Nyquist column."""
+    1 for column 0 and (W even) the Nyquist column.  Read-only."""
+    return _half_plane_weights((int(shape[0]), int(shape[1])))
+
+
+@lru_cache(maxsize=16)
+def _half_plane_weights(shape: tuple[int, int]) -> np.ndarray:
     weights = np.full((shape[0], shape[1] // 2 + 1), 2.0)
     weights[:, 0] = 1.0
     if shape[1] % 2 == 0:
         weights[:, -1] = 1.0
+    weights.flags.writeable = False
     return weights
 
 

@@ -1,0 +1,39 @@
+"""Worker processes keep large arrays on the heap even where Dask's nanny fixed glibc's thresholds."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import ctypes, numpy as np
+from simbench.harness.allocator import keep_large_blocks
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+
+def maps(nbytes):
+    before = libc.mallinfo2().hblks
+    block = np.empty(nbytes, np.uint8)
+    mapped = libc.mallinfo2().hblks - before
+    del block
+    return mapped
+
+print(maps(1 << 20), keep_large_blocks(), maps(1 << 20), maps(16 << 20))
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
+def test_worker_allocator_undoes_the_fixed_mmap_threshold():
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}  # what Dask's nanny sets in its workers
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
+    before, applied, after, large = out.stdout.split()
+    assert (before, applied) == ("1", "True")  # a 1 MiB array was mapped: the threshold sat at 128 KiB
+    assert (after, large) == ("0", "0")  # now 1 MiB and 16 MiB arrays come from the heap
