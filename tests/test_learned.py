@@ -240,6 +240,22 @@ def test_motion_trains_on_static_medium_and_fast_whose_scenes_no_test_split_hold
         assert test.meta["source"] not in train_sources and not np.array_equal(sample.target, test.target)
 
 
+def test_fixed_order_methods_train_on_moving_scenes_with_pattern_start_0(registry):
+    """``--suite motion --suite-opt pattern_start=0``: every regime with the fixed cycle, so a method
+    that needs it (mlsim, rbpn) trains on motion; an option no member has is refused by name."""
+    from simbench.errors import SimbenchError
+    from simbench.learn.data import TrainPool, training_suite
+
+    mix = training_suite(registry, "motion", {"pattern_start": "0"})
+    assert not mix.requires_any_pattern_order
+    assert [s.option_values.get("pattern_start") for s in mix.suites] == [None, 0, 0]  # static: a fixed cycle
+    assert mix.make_train_sample(4, 0).raw.frame_patterns == tuple(range(9))  # a medium scene, fixed cycle
+    with pytest.raises(SimbenchError, match="patterns in varying order"):
+        TrainPool(training_suite(registry, "motion"), lambda f: f, False, 1, 0, 0)
+    with pytest.raises(SimbenchError, match="no suite of 'motion' has the option 'bogus'"):
+        training_suite(registry, "motion", {"bogus": "1"})
+
+
 def test_order_agnostic_methods_see_still_scenes_with_a_cyclic_start(registry):
     sample = registry.suite("static").make_train_sample(1, 0)
     item = make_item(sample, lambda f: f, any_order=True, roll=3)

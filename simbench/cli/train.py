@@ -42,10 +42,13 @@ examples:
   simbench train --method vsrsim --suite static --steps 400 --resume     # continue a run
   simbench train --method rcan3d --suite axial --crop 32 --steps 2000     # chromatin + sphere clouds
   simbench train --method vsrsim --suite motion --crop 128 --pool 16 --stream 4 --validation 4
+  simbench train --method mlsim --suite motion --suite-opt pattern_start=0 --stream 4   # fixed order
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.cli.common import add_suite_option_argument
+
     p = sub.add_parser("train", help="train a learned method on a suite's train pool", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", "-m", required=True, help="a learned method (see `simbench list --methods`)")
@@ -76,6 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--transpose", action="store_true",
                    help="augment: swap x and y of a random half of the crops (input and target alike), so the "
                         "network learns that the optics are laterally isotropic; recorded in the model card")
+    add_suite_option_argument(p)
     p.add_argument("--out", type=Path, default=None, help="output directory (default ./simbench-models/METHOD-CONFIG)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -83,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from simbench.cli.common import load_registry
+    from simbench.cli.common import load_registry, parse_suite_options
     from simbench.errors import SimbenchError
     from simbench.learn import LearnedMethod
     from simbench.learn.data import training_suite
@@ -93,7 +97,7 @@ def execute(args: argparse.Namespace) -> int:
     method_cls = registry.method(args.method)
     if not issubclass(method_cls, LearnedMethod):
         raise SimbenchError(f"method {args.method!r} is not a learned method; nothing to train")
-    suite = training_suite(registry, args.suite)
+    suite = training_suite(registry, args.suite, parse_suite_options(args.suite_opt))
     settings = TrainSettings(config=args.config, steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
                              pool=args.pool, validation=args.validation, stream=args.stream,
                              stream_every=args.stream_every, validate_every=args.validate_every,

@@ -135,16 +135,26 @@ def cyclic_start(seed: int, index: int) -> int:
     return int(np.random.default_rng(np.random.SeedSequence([seed, 7, index])).integers(9))
 
 
-def training_suite(registry: Registry, text: str) -> Suite | SuiteMix:
+def training_suite(registry: Registry, text: str, options: dict[str, str] | None = None) -> Suite | SuiteMix:
     """What ``simbench train --suite TEXT`` trains on: one suite, or a :class:`SuiteMix` of a group's members
     (those with ``trains_with_group``) and of suites named explicitly, for names joined by commas
-    (``motion`` → static, medium, fast; ``motion,motion/extreme`` adds extreme)."""
+    (``motion`` → static, medium, fast; ``motion,motion/extreme`` adds extreme).  ``options``
+    (``--suite-opt`` texts, NAME → VALUE) configure every member that has the option, e.g.
+    ``pattern_start=0`` for a method that needs the fixed pattern order; each must belong to one."""
     names = text.split(",")
     if len(names) == 1 and text in registry.suites:
-        return registry.suites[text]
-    members = [s for name in names for s in registry.suite_group(name)
-               if name in registry.suites or s.trains_with_group]
-    return SuiteMix(text, list({s.name: s for s in members}.values()))
+        members = [registry.suites[text]]
+    else:
+        members = [s for name in names for s in registry.suite_group(name)
+                   if name in registry.suites or s.trains_with_group]
+        members = list({s.name: s for s in members}.values())
+    options = options or {}
+    for key in options:
+        if not any(key in s.option_values for s in members):
+            raise SimbenchError(f"no suite of {text!r} has the option {key!r}")
+    members = [s.configured({k: v for k, v in options.items() if k in s.option_values}) if options else s
+               for s in members]
+    return members[0] if len(names) == 1 and text in registry.suites else SuiteMix(text, members)
 
 
 class TrainPool:

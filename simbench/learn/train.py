@@ -292,6 +292,8 @@ def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSe
         "command": settings.command,
         "suite": {"name": suite.name, "version": suite.version, "pool": "train",
                   "members": getattr(suite, "members", [f"{suite.name}@{suite.version}"]),
+                  "options": {s.name: s.changed_options() for s in getattr(suite, "suites", [suite])
+                              if s.changed_options()},
                   "test_content_hash": test_hashes.get(suite.name),
                   "test_content_hashes": test_hashes,
                   "train_pool_sha256": pool.sha256,
