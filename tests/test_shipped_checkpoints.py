@@ -1,0 +1,92 @@
+"""The shipped 2D checkpoints against widefield on the static quick samples, and vsrsim's output free of
+the periodic texture its patch tokens and its ×2 upsampling could paint.
+
+vsrsim cuts the 9 raw frames into 3×4×4 patches: one token per 4×4 raw pixels, 8×8 output pixels.
+A network that paints each token's block on its own, or whose ×2 pixel-shuffle upsampling does
+not blend neighbours, leaves power at multiples of 1/8 cycles per output pixel (the 8-, 4- and
+2-pixel periods); the test compares the peak-to-surroundings power ratio there with the target's.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simbench.harness import runner
+from simbench.plugin.manager import PluginManager
+
+LEARNED_2D = ("mlsim", "vsrsim", "rbpn")
+#: vsrsim's token period in output pixels (4 raw pixels, ×2)
+TOKEN_PERIOD_PX = 8
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return PluginManager(strict=False).load()
+
+
+@pytest.fixture(scope="module")
+def static_quick(registry, tmp_path_factory):
+    request = runner.RunRequest(methods=["widefield", *LEARNED_2D], suite="static", size="quick",
+                                results_dir=tmp_path_factory.mktemp("results"), progress=False)
+    outcome = runner.run(registry, request)
+    assert not any(outcome.failed.values()), outcome.failed
+    return {rec.data["method"]: rec for rec in outcome.records}
+
+
+def _mean(record, metric: str) -> float:
+    return float(np.mean([row["scores"][metric] for row in record.samples.values()]))
+
+
+@pytest.mark.parametrize("method", LEARNED_2D)
+def test_each_shipped_checkpoint_beats_widefield_on_static(static_quick, method):
+    """Higher PSNR and a finer resolution against ground truth (FRC with the target) than widefield."""
+    widefield = static_quick["widefield"]
+    assert _mean(static_quick[method], "psnr") > _mean(widefield, "psnr")
+    assert _mean(static_quick[method], "frc_gt") < _mean(widefield, "frc_gt")
+
+
+def token_period_peaks(image: np.ndarray, period_px: int = TOKEN_PERIOD_PX) -> np.ndarray:
+    """Power at each multiple (kx, ky) ≠ 0 of 1/period cycles per pixel in the Hann-windowed image's
+    spectrum, over the median power of the 13×13 bins around it (the 5×5 centre left out)."""
+    n = image.shape[0]
+    window = np.hanning(n)
+    power = np.abs(np.fft.fft2((image - image.mean()) * np.outer(window, window))) ** 2
+    ratios = []
+    for ky in range(0, n // 2 + 1, n // period_px):
+        for kx in range(0, n // 2 + 1, n // period_px):
+            if kx == ky == 0:
+                continue
+            block = power[np.ix_([(ky + d) % n for d in range(-6, 7)], [(kx + d) % n for d in range(-6, 7)])]
+            peak = block[5:8, 5:8].max()
+            around = block.copy()
+            around[4:9, 4:9] = np.nan
+            ratios.append(peak / np.nanmedian(around))
+    return np.array(ratios)
+
+
+@pytest.mark.xfail(strict=True, reason="not yet: the shipped vsrsim-small (6000 steps on motion) peaks 2000x over its "
+                   "surroundings at the Nyquist frequency and 124x at the 4-pixel period on static quick sample 0 "
+                   "(the earlier checkpoint: 4100x and 3100x; the target: 2.5x and 3.1x); mlsim-small peaks 1700x "
+                   "at Nyquist. The x2 pixel-shuffle heads paint a checkerboard")
+def test_vsrsim_paints_no_texture_at_its_token_period(registry):
+    suite = registry.suite("static")
+    method = registry.method("vsrsim")()
+    for index in range(2):
+        sample = suite.make_sample(index, "quick", suite.default_seed)
+        output = method.reconstruct(sample.raw)
+        output = np.asarray(getattr(output, "image", output), dtype=np.float64)
+        assert output.shape == sample.target.shape
+        peaks, target = token_period_peaks(output), token_period_peaks(sample.target)
+        assert peaks.max() <= 3.0 * max(target.max(), 1.0), (index, peaks.round(1), target.round(1))
+
+
+def test_the_texture_check_sees_a_faint_token_grid():
+    """A 1 % grid at the token period on a smooth random image stands out; the image alone does not
+    (its random spectrum puts the largest of 9 bins a few to ~20 times over the median around)."""
+    rng = np.random.default_rng(0)
+    smooth = np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((512, 512))) *
+                                  np.exp(-(np.fft.fftfreq(512)[:, None] ** 2 + np.fft.fftfreq(512) ** 2) / 0.01)))
+    grid = np.zeros((512, 512))
+    grid[::TOKEN_PERIOD_PX, :] = grid[:, ::TOKEN_PERIOD_PX] = 1.0
+    assert token_period_peaks(smooth).max() < 30.0  # speckle: the largest of 9 bins over the median of many
+    assert token_period_peaks(smooth + 0.01 * smooth.std() * grid).max() > 1e4
