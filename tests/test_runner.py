@@ -257,6 +257,23 @@ def test_suite_options_change_identity_and_hash(registry, tmp_path):
         runner.run(registry, runner.RunRequest(**request, suite_options={"gian": "2"}))
 
 
+def test_a_new_metric_version_is_a_new_record_and_old_records_keep_their_identity(registry, tmp_path):
+    from simbench.harness.store import identity
+
+    spec = {"suite": "static", "method": "widefield", "metrics": {"psnr": {"direction": "higher"}}}
+    versioned = json.loads(json.dumps(spec))
+    versioned["metrics"]["psnr"]["version"] = "1"
+    assert identity(versioned) == identity(spec)  # records from before metric versions are unchanged
+    versioned["metrics"]["psnr"]["version"] = "2"
+    assert identity(versioned) != identity(spec)
+    request = {"methods": ["widefield"], "suite": "static", "size": "quick", "results_dir": tmp_path, "progress": False}
+    first = runner.run(registry, runner.RunRequest(**request)).records[0]
+    registry.metrics["psnr"] = dataclasses.replace(registry.metrics["psnr"], version="2")
+    second = runner.run(registry, runner.RunRequest(**request)).records[0]
+    assert first.data["metrics"]["psnr"]["version"] == "1" and second.data["metrics"]["psnr"]["version"] == "2"
+    assert first.path != second.path and len(second.data["samples"]) == 6  # scored again, not resumed
+
+
 class _Member(StaticSuite):
     """A member of a suite group (for testing `--suite group` and grouped leaderboards)."""
 

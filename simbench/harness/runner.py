@@ -179,8 +179,8 @@ def new_record(identity: dict[str, Any], suite: Suite, request: RunRequest, seed
         "suite_hash": expected.content_hash if expected else None,
         "device": None,
         "complete": False,
-        "metrics": {m.name: {"direction": m.direction, "unit": m.unit, "description": m.description}
-                    for m in metrics},
+        "metrics": {m.name: {"direction": m.direction, "unit": m.unit, "description": m.description,
+                             "version": m.version} for m in metrics},
         "metric_config": request.metric_config.to_dict(),
         "oracle_params": request.oracle_params,
         "suite_options": jsonable(suite.changed_options()),

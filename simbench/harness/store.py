@@ -33,8 +33,8 @@ HEADER = "record.json"
 SAMPLES = "samples"
 RECORD_SCHEMA = "simbench-record/2"
 SAMPLE_SCHEMA = "simbench-sample/2"
-#: the record fields whose values change a score (with the metrics' names and directions): a run that
-#: differs in any of them is another record
+#: the record fields whose values change a score (with the metrics' names, directions and versions): a
+#: run that differs in any of them is another record
 IDENTITY = ("method", "method_version", "method_artifacts", "suite", "suite_version", "suite_hash", "suite_options",
             "size", "seed", "n_samples", "metric_config", "oracle_params")
 #: fields of a record that are derived from its samples, not stored in the header
@@ -46,6 +46,11 @@ def identity(data: dict[str, Any]) -> str:
     fields = {k: data.get(k) for k in IDENTITY}
     fields["method_artifacts"] = data.get("method_artifacts") or {}  # none recorded: none used
     fields["metric_directions"] = {name: spec.get("direction") for name, spec in data.get("metrics", {}).items()}
+    # metric versions beyond the first (records made before metrics had versions keep their identity)
+    versions = {name: spec["version"] for name, spec in data.get("metrics", {}).items()
+                if spec.get("version", "1") != "1"}
+    if versions:
+        fields["metric_versions"] = versions
     text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -111,6 +111,9 @@ class Metric:
     #: True when the metric measures the prediction alone (with the sample's metadata), so it
     #: can measure the target too: the harness records the target's score as a reference
     on_target: bool = False
+    #: bump when the computation changes what the metric returns: results scored with another
+    #: version are another record (never mixed with, or gated against, this one's)
+    version: str = "1"
 
     def __post_init__(self) -> None:
         if self.direction not in ARROWS:
