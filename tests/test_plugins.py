@@ -107,13 +107,16 @@ def test_cli_plugins_lists_the_failure_and_run_still_works(good_and_broken, tmp_
     assert strict.returncode == 2 and "broken" in strict.stderr
 
 
-def test_help_and_list_do_not_import_torch():
+def test_help_and_list_do_not_import_torch_or_scipy_optimize():
+    """Every command starts by loading the plugins: torch (learned methods) and scipy.optimize (the
+    ACF fits, SQUIRREL; ~0.5 s each) are imported where they are used, not then."""
     code = ("import sys, contextlib, io\n"
             "from simbench.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    main(['list'])\n"
             "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "assert 'scipy.optimize' not in sys.modules, 'scipy.optimize was imported'\n"
             "print('clean')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and "clean" in out.stdout, out.stderr
