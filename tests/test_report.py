@@ -64,6 +64,8 @@ def test_fwhm_boxes_hold_each_methods_scored_samples_and_the_reference(tmp_path)
                                                         "s1": ("failed", {}, chromatin),
                                                         "s2": ("ok", {**_fwhm(310.0), "fwhm_z": float("nan")},
                                                                chromatin)})
+    spheres = {"kind": "spheres"}  # every width unscored: no panel (a log axis of nothing cannot be drawn)
+    _save_results(tmp_path, "axial/spheres", "alpha", {"s0": ("ok", {"fwhm_x": float("nan")}, spheres)})
     boxes = fwhm_boxes(with_reference(iter_records(tmp_path, "axial")))
     assert set(boxes) == {("axial/chromatin", m) for m in ("fwhm_x", "fwhm_y", "fwhm_z")}  # not ssim
     lateral = boxes[("axial/chromatin", "fwhm_x")]
