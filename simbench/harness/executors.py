@@ -182,7 +182,10 @@ class DaskCluster(Executor):
             n = workers or cpu_count()
             with dask.config.set({"distributed.scheduler.allowed-failures": 1,
                                   # a sample's --timeout runs the method in a child process
-                                  "distributed.worker.daemon": False}):
+                                  "distributed.worker.daemon": False,
+                                  # the statistical profiler samples every worker thread's stack every
+                                  # 10 ms for the dashboard we do not start: 10-15 % of a wiener task
+                                  "distributed.worker.profile.enabled": False}):
                 self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                             dashboard_address=None)
             self.client = Client(self.cluster)
