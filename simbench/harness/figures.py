@@ -220,9 +220,10 @@ def plot_sweeps(results_dir: Path, suite: str | None, path: Path) -> Path:
 def fwhm_boxes(records: Iterable[RunRecord]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """(suite, FWHM metric) → {method: the FWHM (nm) of its scored samples, in sample order}, the
     target (reference) last; failed samples and non-finite values are left out, a method none of
-    whose samples has a valid value too, and a panel where nobody has one (a log axis needs data).  ``records`` of one run (size) each, with the
-    reference (:func:`with_reference`) for it to be drawn; values an invalidating flag marks are
-    left out like NaN (:func:`~simbench.harness.leaderboard.score_frame`)."""
+    whose samples has a valid value too, and a panel where nobody has one (a log axis needs data).
+    ``records`` of one run (size) each, with the reference (:func:`with_reference`) for it to be
+    drawn; values an invalidating flag marks are left out like NaN
+    (:func:`~simbench.harness.leaderboard.score_frame`)."""
     scores = score_frame(records)
     scores = scores[scores["metric"].isin(list(FWHM_METRICS))]
     boxes: dict[tuple[str, str], dict[str, np.ndarray]] = {}
@@ -233,8 +234,7 @@ def fwhm_boxes(records: Iterable[RunRecord]) -> dict[tuple[str, str], dict[str, 
                 continue
             values = {m: part.loc[part["method"] == m, "score"].to_numpy(dtype=float)
                       for m in sorted(set(part["method"]), key=_method_order)}
-            valid = {m: v[np.isfinite(v)] for m, v in values.items()}
-            valid = {m: v for m, v in valid.items() if v.size}
+            valid = {m: v[np.isfinite(v)] for m, v in values.items() if np.isfinite(v).any()}
             if valid:  # a panel with no valid width at all (every fit flagged) is left out
                 boxes[(suite, metric)] = valid
     return boxes

@@ -142,19 +142,17 @@ def training_suite(registry: Registry, text: str, options: dict[str, str] | None
     (``--suite-opt`` texts, NAME → VALUE) configure every member that has the option, e.g.
     ``pattern_start=0`` for a method that needs the fixed pattern order; each must belong to one."""
     names = text.split(",")
-    if len(names) == 1 and text in registry.suites:
-        members = [registry.suites[text]]
-    else:
-        members = [s for name in names for s in registry.suite_group(name)
-                   if name in registry.suites or s.trains_with_group]
-        members = list({s.name: s for s in members}.values())
+    single = len(names) == 1 and text in registry.suites
+    members = [registry.suites[text]] if single else list({
+        s.name: s for name in names for s in registry.suite_group(name)
+        if name in registry.suites or s.trains_with_group}.values())
     options = options or {}
     for key in options:
         if not any(key in s.option_values for s in members):
             raise SimbenchError(f"no suite of {text!r} has the option {key!r}")
-    members = [s.configured({k: v for k, v in options.items() if k in s.option_values}) if options else s
-               for s in members]
-    return members[0] if len(names) == 1 and text in registry.suites else SuiteMix(text, members)
+    if options:
+        members = [s.configured({k: v for k, v in options.items() if k in s.option_values}) for s in members]
+    return members[0] if single else SuiteMix(text, members)
 
 
 class TrainPool:

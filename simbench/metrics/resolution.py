@@ -33,7 +33,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from simbench.metrics.base import Measurement, Metric, ScoreInput
-from simbench.physics.fourier import half_plane_weights, radial_freq_per_um
+from simbench.physics.fourier import half_plane_weights, radial_freq_per_um, read_only_cache
 from simbench.physics.optics import sim_limit_nm
 from simbench.types import Sample
 
@@ -111,11 +111,9 @@ def edge_taper(image: np.ndarray, width_px: tuple[int, int]) -> np.ndarray:
     return (image - image.mean()) * _edge_window(image.shape, tuple(int(w) for w in width_px))
 
 
-@lru_cache(maxsize=16)
+@read_only_cache
 def _edge_window(shape: tuple[int, int], width_px: tuple[int, int]) -> np.ndarray:
-    window = np.outer(_cosine_edge(shape[0], width_px[0]), _cosine_edge(shape[1], width_px[1]))
-    window.flags.writeable = False
-    return window
+    return np.outer(_cosine_edge(shape[0], width_px[0]), _cosine_edge(shape[1], width_px[1]))
 
 
 # --------------------------------------------------------------------------- FRC

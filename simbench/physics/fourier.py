@@ -6,12 +6,30 @@ array: W//2 + 1 non-negative frequencies along the last axis.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 
-@lru_cache(maxsize=64)
+def read_only_cache(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """Memoise an array-valued function of a shape (a sequence of ints, its first argument, passed on
+    as a tuple) and further hashable arguments; the arrays it returns are read-only (callers share them)."""
+    @functools.lru_cache(maxsize=64)
+    def cached(shape: tuple[int, ...], *args: Any, **kwargs: Any) -> np.ndarray:
+        array = fn(shape, *args, **kwargs)
+        array.flags.writeable = False
+        return array
+
+    @functools.wraps(fn)
+    def call(shape: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+        return cached(tuple(int(n) for n in shape), *args, **kwargs)
+
+    return call
+
+
+@functools.lru_cache(maxsize=64)
 def fft_freqs_per_um(n: int, pixel_size_nm: float, rfft: bool = False) -> np.ndarray:
     """Sample frequencies (cycles/µm, float64, read-only) of an n-point FFT.
 
@@ -35,34 +53,23 @@ def freq_grid_per_um(shape: tuple[int, int], pixel_size_nm: float,
     return ky, kx
 
 
+@read_only_cache
 def radial_freq_per_um(shape: tuple[int, int], pixel_size_nm: float,
                        rfft: bool = False) -> np.ndarray:
     """|k| in cycles/µm (float64, read-only) on the full (H, W) or rfft (H, W//2+1) grid."""
-    return _radial_freq_per_um((int(shape[0]), int(shape[1])), float(pixel_size_nm), rfft)
-
-
-@lru_cache(maxsize=16)
-def _radial_freq_per_um(shape: tuple[int, int], pixel_size_nm: float, rfft: bool) -> np.ndarray:
     ky, kx = freq_grid_per_um(shape, pixel_size_nm, rfft)
-    k = np.hypot(ky, kx)
-    k.flags.writeable = False
-    return k
+    return np.hypot(ky, kx)
 
 
+@read_only_cache
 def half_plane_weights(shape: tuple[int, int]) -> np.ndarray:
     """Weights (H, W//2+1) that turn a sum over the ``rfft2`` half plane of a real (H, W) image's
     spectrum into the sum over the full plane: 2 for columns that stand for a conjugate pair,
     1 for column 0 and (W even) the Nyquist column.  Read-only."""
-    return _half_plane_weights((int(shape[0]), int(shape[1])))
-
-
-@lru_cache(maxsize=16)
-def _half_plane_weights(shape: tuple[int, int]) -> np.ndarray:
     weights = np.full((shape[0], shape[1] // 2 + 1), 2.0)
     weights[:, 0] = 1.0
     if shape[1] % 2 == 0:
         weights[:, -1] = 1.0
-    weights.flags.writeable = False
     return weights
 
 
