@@ -17,7 +17,7 @@ from simbench.phantoms import (
 
 
 def _pool(pool: str) -> set[str]:
-    return {name for name, (_, p) in SOURCE_IMAGES.items() if p == pool}
+    return {name for name, (_, p, _) in SOURCE_IMAGES.items() if p == pool}
 
 
 def _high_frequency_fraction(image: np.ndarray, cutoff_per_px: float = 0.25) -> float:
@@ -30,11 +30,11 @@ def _high_frequency_fraction(image: np.ndarray, cutoff_per_px: float = 0.25) -> 
 
 def test_pools_are_disjoint_and_non_empty() -> None:
     assert set(POOLS) == {"train", "test"}
-    assert {p for _, p in SOURCE_IMAGES.values()} == set(POOLS)
+    assert {p for _, p, _ in SOURCE_IMAGES.values()} == set(POOLS)
     train, test = _pool("train"), _pool("test")
     assert train and test
     assert not train & test
-    functions = {pool: {f for f, p in SOURCE_IMAGES.values() if p == pool} for pool in POOLS}
+    functions = {pool: {f for f, p, _ in SOURCE_IMAGES.values() if p == pool} for pool in POOLS}
     assert not functions["train"] & functions["test"]  # no image under two names
 
 
@@ -42,6 +42,7 @@ def test_pools_are_disjoint_and_non_empty() -> None:
 def test_every_source_loads_as_float32_grey(name: str) -> None:
     image = load_source(name)
     assert image.ndim == 2 and image.dtype == np.float32
+    assert image.shape == SOURCE_IMAGES[name][2]  # the declared shape pools are chosen by
     assert 0.0 <= image.min() < image.max() <= 1.0
     assert not image.flags.writeable
     assert source_sha256(name) == source_sha256(name)
