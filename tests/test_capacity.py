@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from simbench_plugins.mlsim import MLSIM
+from simbench_plugins.rbpn import RBPN
 from simbench_plugins.vsrsim import VSRSIM
 
 from simbench.learn.data import SCALE, make_item
@@ -17,15 +18,15 @@ from simbench.suites.motion import MotionMedium
 #: raw crop side (px), its top-left corner and Adam's learning rate of the overfit
 CROP, CORNER, LEARNING_RATE = 64, 64, 2e-3
 #: optimiser steps per method: the transformer converges more slowly than the CNN
-STEPS = {VSRSIM: 600, MLSIM: 300}
+STEPS = {VSRSIM: 600, MLSIM: 300, RBPN: 300}
 #: how far past widefield the overfit crop must get (dB, normalised PSNR)
 MARGIN_DB = 0.8
 
 
-def _crop(any_order: bool) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Network input (1, 9, CROP, CROP) and target (1, 1, 2·CROP, 2·CROP) of one medium-motion train
-    sample, in the order a method of ``any_order`` takes, and widefield's PSNR on the crop."""
-    item = make_item(MotionMedium().make_train_sample(0, 0), lambda f: f, any_order, roll=None)
+def _crop(cls) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Network input (1, C, CROP, CROP) and target (1, 1, 2·CROP, 2·CROP) of one medium-motion train
+    sample, as method ``cls`` prepares it (frame order, e.g. rbpn's flows), and widefield's PSNR on the crop."""
+    item = make_item(MotionMedium().make_train_sample(0, 0), cls().prepare, cls.accepts_any_pattern_order, roll=None)
     window = slice(CORNER, CORNER + CROP)
     target = item.target[SCALE * CORNER:SCALE * (CORNER + CROP), SCALE * CORNER:SCALE * (CORNER + CROP)]
     widefield = psnr(upsample_bicubic(item.widefield[window, window], SCALE), target, MetricConfig())
@@ -43,9 +44,16 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("cls", [VSRSIM, MLSIM], ids=lambda c: c.name)
+#: rbpn-small stays below widefield: 23.05 dB after 300 steps (widefield 25.20), 23.77 after 400; 16
+#: base filters and features instead of 8: 23.72; a widefield skip: 25.38 (25.44 at 16 wide or a
+#: learning rate of 5e-3); all 9 frames into the reference encoder: 22.70.  Not trained further until
+#: it learns (the capacity gate of the training budget)
+RBPN_CANNOT_LEARN = pytest.mark.xfail(strict=True, reason="rbpn-small does not overfit one sample past widefield")
+
+
+@pytest.mark.parametrize("cls", [VSRSIM, MLSIM, pytest.param(RBPN, marks=RBPN_CANNOT_LEARN)], ids=lambda c: c.name)
 def test_the_training_configuration_overfits_one_moving_sample_past_widefield(cls, one_thread):
-    x, y, widefield = _crop(cls.accepts_any_pattern_order)
+    x, y, widefield = _crop(cls)
     torch.manual_seed(0)
     model = cls.build(cls.configs[cls.default_config])
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)

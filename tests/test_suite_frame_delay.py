@@ -43,6 +43,9 @@ def test_pattern_start_option_fixes_the_order_and_nothing_else():
     assert SUITE.requires_any_pattern_order and not fixed_suite.requires_any_pattern_order
     fixed = fixed_suite.make_sample(4, "quick", 0)
     assert fixed.raw.frame_patterns == tuple(range(9)) and fixed.meta["pattern_start"] == 0
+    entry = expected(fixed_suite, "quick", 0)  # the variant's own manifest
+    assert entry is not None, "run `simbench manifest --suite frame-delay --suite-opt pattern_start=0`"
+    assert sample_digest(fixed) == entry.digests[fixed.id]
     assert drawn.meta["pattern_start"] != 0  # this scene draws another start: the option changes it
     # the same scene, motion and noise: the frames are the drawn ones with the patterns re-ordered
     np.testing.assert_array_equal(fixed.target, drawn.target)

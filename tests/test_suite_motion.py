@@ -59,14 +59,19 @@ def test_sample_structure(suite, samples):
 @pytest.mark.parametrize("suite", MOVING, ids=lambda s: s.regime)
 def test_pattern_start_option_fixes_the_order_and_nothing_else(suite, samples):
     """``pattern_start=0`` (as frame-delay's) gives the fixed cycle that fixed-order methods need, on the
-    same scene, motion and noise; it leaves the manifest (other bytes)."""
+    same scene, motion and noise: other bytes, so its own manifest, with the same measured flow."""
     drawn = samples[suite.regime]
     fixed_suite = suite.configured({"pattern_start": "0"})
     assert suite.requires_any_pattern_order and not fixed_suite.requires_any_pattern_order
     fixed = fixed_suite.make_sample(0, "quick", 0)
     assert fixed.raw.frame_patterns == tuple(range(9)) and fixed.meta["pattern_start"] == 0
     np.testing.assert_array_equal(fixed.target, drawn.target)
-    assert expected(fixed_suite, "quick", 0) is None
+    assert fixed_suite.manifest_file == f"{suite.manifest_name}@pattern_start=0"
+    entry = expected(fixed_suite, "quick", 0)
+    assert entry is not None, f"run `simbench manifest --suite {suite.name} --suite-opt pattern_start=0`"
+    assert sample_digest(fixed) == entry.digests[fixed.id]
+    assert entry.content_hash != expected(suite, "quick", 0).content_hash
+    assert load_manifest(fixed_suite.manifest_file)["summary"] == load_manifest(suite.manifest_name)["summary"]
     if drawn.meta["pattern_start"] != 0:
         assert sample_digest(fixed) != sample_digest(drawn)
 

@@ -9,7 +9,10 @@ Generate every sample of a suite (default seed, every size) and write the
 sha256 of each, with the suite's content hash, to datasets/<suite>.json in the
 source checkout; suites that measure their samples (the motion regimes and
 rolling: TV-L1 optical flow, slow) also get each sample's measurements and a
-per-size summary. Run it after bumping a suite's version. With --check, only
+per-size summary. Run it after bumping a suite's version. With --suite-opt, the
+manifest of that variant of the suite (datasets/<suite>@<option>=<value>.json), e.g.
+the fixed pattern cycle of the motion regimes (pattern_start=0): runs with those
+options are then checked against it too. With --check, only
 verify that regeneration matches the committed manifest's checksums (exit 1
 if not; measurements are not redone).
 
@@ -21,6 +24,8 @@ beside the committed ones, under "kernels", and the committed ones are kept.
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from simbench.cli.common import add_suite_option_argument
+
     p = sub.add_parser("manifest", help="write or check a suite's manifest (developers)", description=HELP)
     p.add_argument("--suite", "-s", required=True)
     p.add_argument("--size", action="append", default=None, help="only this size (repeatable)")
@@ -28,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, help="manifest directory (default: the checkout's datasets/)")
     p.add_argument("--workers", type=int, default=1,
                    help="processes generating samples (default 1; the output does not depend on it)")
+    add_suite_option_argument(p)
     p.set_defaults(func=execute)
 
 
@@ -46,20 +52,20 @@ def execute(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from simbench.cli.common import load_registry, warn
+    from simbench.cli.common import load_registry, parse_suite_options, warn
     from simbench.errors import SimbenchError
     from simbench.harness.digest import content_hash
     from simbench.harness.manifest import blas_kernel, load_manifest, manifest_path_in_source
     from simbench.harness.jsonfile import atomic_write_json
 
     registry = load_registry(args)
-    suite = registry.suite(args.suite)
+    suite = registry.suite(args.suite).configured(parse_suite_options(args.suite_opt))
     sizes = args.size or list(suite.sizes)
     for size in sizes:
         suite.n_samples(size)
     if args.workers < 1:
         raise SimbenchError(f"--workers must be >= 1; got {args.workers}")
-    committed = load_manifest(suite.manifest_name) or {}
+    committed = load_manifest(suite.manifest_file) or {}
     if committed.get("version") != suite.version:
         committed = {}
     manifest = {**committed, "suite": suite.name, "version": suite.version, "seed": suite.default_seed,
@@ -109,7 +115,7 @@ def execute(args: argparse.Namespace) -> int:
     if measurements:
         manifest["summary"] = summaries
         manifest["measurements"] = {s: measurements[s] for s in sorted(measurements)}
-    out = (args.out or manifest_path_in_source()) / f"{suite.manifest_name}.json"
+    out = (args.out or manifest_path_in_source()) / f"{suite.manifest_file}.json"
     atomic_write_json(out, manifest)
     print(f"wrote {out}")
     return 0

@@ -1,7 +1,8 @@
 """Suite manifests: the committed record of what a suite version generates.
 
 A manifest (``datasets/<suite>.json``, shipped as package data of
-``simbench_datasets``) holds, for the default seed and each size, the sha256
+``simbench_datasets``; a variant of a suite under non-default options has its own,
+``datasets/<suite>@<option>=<value>.json``) holds, for the default seed and each size, the sha256
 of every sample and the resulting content hash; for suites that measure their
 samples (e.g. optical flow), also each sample's measurements and, per size, the
 suite's summary of them (not hashed).  The runner checks every
@@ -77,10 +78,8 @@ def entries(manifest: dict[str, Any], size: str) -> dict[str, dict[str, Any]]:
 
 
 def _manifest_of(suite: Suite, seed: int) -> dict[str, Any] | None:
-    """The suite's manifest if it describes this version, seed and default options."""
-    if suite.changed_options():
-        return None
-    manifest = load_manifest(suite.manifest_name)
+    """The manifest of the suite with its options, if one describes this version and seed."""
+    manifest = load_manifest(suite.manifest_file)
     if not manifest or manifest.get("version") != suite.version or manifest.get("seed") != seed:
         return None
     return manifest

@@ -105,6 +105,12 @@ class Suite(abc.ABC):
         """File stem of the suite's manifest under ``datasets/`` (``motion/fast`` → ``motion-fast``)."""
         return self.name.replace("/", "-")
 
+    @property
+    def manifest_file(self) -> str:
+        """File stem of the manifest of this suite *with its options*: :attr:`manifest_name`, then
+        ``@NAME=VALUE`` per changed option in name order (``motion-medium@pattern_start=0``)."""
+        return self.manifest_name + "".join(f"@{k}={v}" for k, v in sorted(self.changed_options().items()))
+
     def sample_id(self, index: int) -> str:
         return f"{self.manifest_name}-{index:04d}"
 
