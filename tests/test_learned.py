@@ -90,6 +90,23 @@ def test_vsrsim_configs_without_the_newer_fields_build_the_earlier_network():
         VSRSIM.build({**TINY[VSRSIM], "unembed": "overlapping", "patch": [3, 3, 3]})
 
 
+def test_the_bilinear_head_paints_no_checkerboard():
+    """A ×2 head fed a constant: the pixel shuffle's four sub-pixel kernels paint a 2×2 pattern (unless
+    training makes them agree); the bilinear resize-convolution gives every output pixel the same
+    kernels, so the output is constant away from the zero-padded borders."""
+    from simbench_plugins.nets.blocks import Upsampler2x
+
+    torch.manual_seed(0)
+    flat = torch.ones(1, 8, 16, 16)
+    for mode, checkerboard in (("pixel-shuffle", True), ("bilinear", False)):
+        with torch.no_grad():
+            out = Upsampler2x(8, 1, torch.nn.LeakyReLU(0.2), mode=mode)(flat)[0, 0, 4:-4, 4:-4]
+        assert (float(out.max() - out.min()) > 1e-3) == checkerboard, (mode, out.max(), out.min())
+    with pytest.raises(ValueError, match="unknown upsampling"):
+        Upsampler2x(8, 1, mode="nearest")
+    assert VSRSIM.configs["small"]["upsampling"] == "bilinear" and "upsampling" not in VSRSIM.configs["paper"]
+
+
 def test_rbpn_input_is_frames_then_eight_flows():
     frames = np.random.default_rng(0).random((9, 24, 24), dtype=np.float32)
     inputs = RBPN().prepare(frames)

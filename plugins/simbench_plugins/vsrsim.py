@@ -28,12 +28,14 @@ class VSRSIM(LearnedMethod):
                   "mlp_ratio": 2.0, "patch": [3, 4, 4], "features": 64, "ca_blocks": 12, "reduction": 16,
                   "activation": True, "unembed": "transposed"},
         # trains on 2 CPU cores: 64 channels per token (a 3×4×4 patch holds 48 values, so none is
-        # compressed away), LeakyReLUs, and an overlapping unembedding that leaves no
-        # texture at the 4-pixel patch period.  Weights trained before these fields existed store a config
-        # without them, which builds the earlier network (dim 32, linear head, transposed unembedding).
+        # compressed away), LeakyReLUs, an overlapping unembedding (each token paints a 2×2-patch area)
+        # and a bilinear resize-convolution head instead of the pixel shuffle (one moving sample overfit
+        # in 600 steps: 28.37 dB against 26.42 with the pixel shuffle; widefield 25.20).  Weights
+        # trained before a field existed store a config without it, which builds the earlier network
+        # (dim 32, linear head, transposed unembedding, pixel shuffle).
         "small": {"frames": 9, "dim": 64, "groups": 2, "depth": 2, "heads": 2, "window": [2, 8, 8],
                   "mlp_ratio": 2.0, "patch": [3, 4, 4], "features": 16, "ca_blocks": 2, "reduction": 4,
-                  "activation": True, "unembed": "overlapping"},
+                  "activation": True, "unembed": "overlapping", "upsampling": "bilinear"},
     }
 
     @classmethod

@@ -53,14 +53,32 @@ class ResidualGroup(nn.Module):
         return x + self.body(x)
 
 
-class Upsampler2x(nn.Module):
-    """×2 sub-pixel upsampling: conv to ``4·features`` channels, the ``activation`` layers (none by default),
-    pixel shuffle, conv to ``out_channels``."""
+#: ways of upsampling ×2 (see :class:`Upsampler2x`)
+UPSAMPLINGS = ("pixel-shuffle", "bilinear")
 
-    def __init__(self, features: int, out_channels: int, *activation: nn.Module) -> None:
+
+class Upsampler2x(nn.Module):
+    """×2 upsampling to ``out_channels``, by ``mode``:
+
+    - ``pixel-shuffle`` (the papers' RCAN and VSR-SIM): conv to ``4·features`` channels, the
+      ``activation`` layers (none by default), pixel shuffle, conv.  Each output pixel of a 2×2 block
+      comes from its own kernel: unless training makes the four agree, the output carries a
+      checkerboard (power at the Nyquist frequency and its neighbours).
+    - ``bilinear`` (resize-convolution, Odena, Dumoulin & Olah 2016): bilinear ×2 of the features,
+      conv, the ``activation`` layers, conv.  Every output pixel sees the same kernels: no
+      checkerboard by construction.
+    """
+
+    def __init__(self, features: int, out_channels: int, *activation: nn.Module, mode: str = "pixel-shuffle") -> None:
         super().__init__()
-        self.body = nn.Sequential(conv3x3(features, 4 * features), *activation, nn.PixelShuffle(2),
-                                  conv3x3(features, out_channels))
+        if mode not in UPSAMPLINGS:
+            raise ValueError(f"unknown upsampling {mode!r}; known: {', '.join(UPSAMPLINGS)}")
+        if mode == "pixel-shuffle":
+            layers = [conv3x3(features, 4 * features), *activation, nn.PixelShuffle(2)]
+        else:
+            layers = [nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                      conv3x3(features, features), *activation]
+        self.body = nn.Sequential(*layers, conv3x3(features, out_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)

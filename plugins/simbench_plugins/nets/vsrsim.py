@@ -9,9 +9,9 @@ attention mask so that tokens wrapped around by the cyclic shift do not attend
 to each other), projects the tokens back to 9 full-resolution frames, passes
 them through a 2D conv + RCAN residual-group branch (channel attention) and
 re-embeds them, with a skip over the group.  The output head projects back to
-frames and upsamples ×2 by pixel shuffle to one channel.
+frames and upsamples ×2 to one channel (pixel shuffle in the paper).
 
-Two options change the layers around the tokens (both default to the layers of
+Three options change the layers around the tokens (all default to the layers of
 earlier checkpoints, so their stored configs build the same network):
 
 * ``activation``: LeakyReLUs (slope 0.2, as the paper's reference code) in the
@@ -23,6 +23,9 @@ earlier checkpoints, so their stored configs build the same network):
   lateral size (stride still the patch): each token paints a 2×2-patch area
   centred on its own, so every pixel blends its 2×2 nearest tokens, and the
   weights still depend on the position within the patch (sub-patch detail).
+* ``upsampling``: the ×2 head, ``"pixel-shuffle"`` or ``"bilinear"`` (a resize-
+  convolution, free of the pixel shuffle's checkerboard by construction;
+  :class:`~simbench_plugins.nets.blocks.Upsampler2x`).
 
 Windows larger than the token grid shrink to it (and do not shift along that
 axis), and the grid is zero-padded up to whole windows, so any H, W divisible
@@ -194,12 +197,13 @@ class ResidualGroup3D(nn.Module):
 
 
 class VSRSIM(nn.Module):
-    """(B, frames, H, W) → (B, 1, 2H, 2W); H and W divisible by the patch size.  ``activation`` and
-    ``unembed``: see the module docstring (their defaults are the layers of earlier checkpoints)."""
+    """(B, frames, H, W) → (B, 1, 2H, 2W); H and W divisible by the patch size.  ``activation``,
+    ``unembed`` and ``upsampling``: see the module docstring (their defaults are the layers of earlier
+    checkpoints)."""
 
     def __init__(self, frames: int, dim: int, groups: int, depth: int, heads: int, window: Triple,
                  mlp_ratio: float, patch: Triple, features: int, ca_blocks: int, reduction: int,
-                 activation: bool = False, unembed: str = "transposed") -> None:
+                 activation: bool = False, unembed: str = "transposed", upsampling: str = "pixel-shuffle") -> None:
         super().__init__()
         window, patch = tuple(window), tuple(patch)
         self.embed = FrameEmbedding(dim, patch)
@@ -210,7 +214,7 @@ class VSRSIM(nn.Module):
         self.to_frames = FrameProjection(dim, patch, unembed)
         self.head = conv3x3(frames, features)
         self.head_activation = nn.Sequential(*_leaky(activation))
-        self.up = Upsampler2x(features, 1, *_leaky(activation))
+        self.up = Upsampler2x(features, 1, *_leaky(activation), mode=upsampling)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         frames = self.to_frames(self.norm(self.groups(self.embed(x))))
