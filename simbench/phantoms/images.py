@@ -2,18 +2,7 @@
 
 Only images stored in the scikit-image wheel are used (no download at run
 time).  They are split into two disjoint pools so that training data can never
-contain a test image:
-
-======  =====================================================================
-pool    images (height x width, pixels)
-======  =====================================================================
-train   astronaut 512x512, immunohistochemistry 512x512, grass 512x512,
-        brick 512x512, retina 1411x1411, coffee 400x600, rocket 427x640,
-        logo 500x500, chelsea 300x451, horse 328x400, page 191x384
-test    camera 512x512, moon 512x512, gravel 512x512, cell 660x550,
-        hubble_deep_field 872x1000, shepp_logan_phantom 400x400,
-        clock 300x400, coins 303x384, text 172x448, microaneurysms 102x102
-======  =====================================================================
+contain a test image; :data:`SOURCE_IMAGES` lists each with its pool and size.
 
 Each pool holds five images of at least 512x512, so default 512x512 crops
 draw from either pool.  Trivially synthetic graphics (checkerboard,
