@@ -171,6 +171,27 @@ def test_a_warm_cache_generates_no_sample_for_the_next_method(registry, tmp_path
     assert [(e.suite, e.samples) for e in listed] == [("static", 6)] and listed[0].bytes > 0
 
 
+def test_in_process_runs_make_each_sample_once_the_next_one_while_the_current_is_scored(registry, tmp_path,
+                                                                                      monkeypatch):
+    import threading
+
+    suite_class = type(registry.suite("static"))
+    made: list[tuple[int, bool]] = []
+    make = suite_class.make_sample
+
+    def counted(self, index, size, seed):
+        made.append((index, threading.current_thread() is threading.main_thread()))
+        return make(self, index, size, seed)
+
+    monkeypatch.setattr(suite_class, "make_sample", counted)
+    before = set(threading.enumerate())
+    outcome = runner.run(registry, runner.RunRequest(methods=["widefield"], suite="static", size="quick",
+                                                     results_dir=tmp_path, progress=False))
+    assert sorted(index for index, _ in made) == list(range(6)) and outcome.generated == 6
+    assert [index for index, in_main in made if not in_main] == [1, 2, 3, 4, 5]  # each made ahead of its task
+    assert set(threading.enumerate()) <= before  # the run's background thread is gone with it
+
+
 def test_a_damaged_cache_file_is_made_again_never_served(registry, tmp_path):
     suite = registry.suite("static")
     store = cache.SampleCache(tmp_path, suite, "quick", 0, None)

@@ -60,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from simbench.harness.provenance import start_git_state
+
+    start_git_state()  # the records' provenance, read while plugins load and the first sample is made
     from simbench.cli.common import (
         cache_from_args,
         current_hashes,

@@ -44,9 +44,13 @@ class Executor(abc.ABC):
     slots: int = 1
     description: str = ""
 
+    _local: Worker | None = None
+
     def start(self, job: Job, registry: Registry) -> None:
+        if self._local is not None:  # the previous suite's
+            self._local.close()
         self.job, self.registry = job, registry
-        self._local: Worker | None = None
+        self._local = None
 
     def local_worker(self) -> Worker:
         """A worker of the current job in this process (made on first use)."""
@@ -58,8 +62,13 @@ class Executor(abc.ABC):
     def submit(self, task: Task) -> Future[TaskResult]:
         """A future of ``task``'s result."""
 
+    def expect(self, index: int) -> None:
+        """A hint: the next task will most likely be for sample ``index`` (ignored by default)."""
+
     def close(self, cancel: bool = False) -> None:
         """Release the workers; ``cancel``: stop work in flight now (Ctrl-C)."""
+        if self._local is not None:
+            self._local.close(cancel)
 
     def __enter__(self) -> Executor:
         return self
@@ -69,9 +78,13 @@ class Executor(abc.ABC):
 
 
 class InProcess(Executor):
-    """Computes each task in this process when it is submitted (the default)."""
+    """Computes each task in this process when it is submitted (the default), with the next task's
+    sample made ahead in a background thread."""
 
     description = "in this process"
+
+    def expect(self, index: int) -> None:
+        self.local_worker().prefetch(index)
 
     def submit(self, task: Task) -> Future[TaskResult]:
         future: Future[TaskResult] = Future()

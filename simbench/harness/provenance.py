@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import platform
 import subprocess
+import threading
+from concurrent.futures import Future
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -17,9 +19,7 @@ def package_version(dist: str) -> str | None:
         return None
 
 
-@lru_cache(maxsize=1)
-def git_state() -> dict[str, Any]:
-    """Commit and dirty flag of the simbench source tree, if it is a git checkout."""
+def _read_git_state() -> dict[str, Any]:
     source = Path(__file__).resolve().parents[2]
 
     def git(*args: str) -> str:
@@ -33,6 +33,35 @@ def git_state() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": dirty}
+
+
+_GIT_STATE: Future[dict[str, Any]] | None = None
+_GIT_LOCK = threading.Lock()
+
+
+def start_git_state() -> None:
+    """Begin reading :func:`git_state` in a background thread (``git status`` takes ~0.1–0.2 s of a
+    separate process), so that a run's set-up and first sample overlap it."""
+    global _GIT_STATE
+    with _GIT_LOCK:
+        if _GIT_STATE is None:
+            future: Future[dict[str, Any]] = Future()
+            _GIT_STATE = future
+
+            def read() -> None:
+                try:
+                    future.set_result(_read_git_state())
+                except BaseException as exc:  # noqa: BLE001 - handed to whoever asks
+                    future.set_exception(exc)
+
+            threading.Thread(target=read, name="simbench-git-state", daemon=True).start()
+
+
+def git_state() -> dict[str, Any]:
+    """Commit and dirty flag of the simbench source tree, if it is a git checkout (read once per process)."""
+    start_git_state()
+    assert _GIT_STATE is not None
+    return _GIT_STATE.result()
 
 
 @lru_cache(maxsize=1)

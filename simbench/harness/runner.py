@@ -285,6 +285,14 @@ class _Coordinator:
         for r in runs:
             claims.release(r.record.path, self.suite.sample_id(index))
 
+    def expect_next(self, queue: deque[tuple[int, list[_MethodRun]]]) -> None:
+        """Tell the executor which sample the next task will most likely need: the first queued one that
+        a run still needs."""
+        for index, candidates in queue:
+            if any(r.needs(self.suite.sample_id(index)) for r in candidates):
+                self.executor.expect(index)
+                return
+
     def drive(self, n: int) -> None:
         """Compute every sample ``0 … n-1`` that a run still needs, ``executor.slots`` tasks at a time;
         samples another live run holds are looked at again every :data:`POLL_S` seconds (their rows
@@ -307,6 +315,7 @@ class _Coordinator:
                     if elsewhere:
                         waiting[index] = elsewhere
                     if mine:
+                        self.expect_next(queue)
                         self.submit(tasks.Task(index, tuple(r.cls.name for r in mine)), mine)
                 if self.in_flight:
                     self.collect(POLL_S if waiting else None)
@@ -336,6 +345,7 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
     for r in runs:
         if r.skip_reason:
             warn(f"skipped: {r.skip_reason}")
+    own = executor is None
     executor = executor or InProcess()
     executor.start(tasks.Job(
         suite=suite.name, suite_options=tuple(sorted(request.suite_options.items())), size=request.size,
@@ -344,9 +354,13 @@ def run(registry: Registry, request: RunRequest, warn: Callable[[str], None] = l
         timeout_s=request.timeout_s, cache_dir=str(request.cache_dir) if request.cache_dir else None,
         strict_plugins=registry.strict, autoload=registry.autoload), registry)
     todo = sum(r.needs(suite.sample_id(i)) for r in runs for i in range(n))
-    with progress_bar(todo, f"{suite.name}/{request.size}", request.progress) as bar:
-        coordinator = _Coordinator(suite, runs, executor, bar, warn)
-        coordinator.drive(n)
+    try:
+        with progress_bar(todo, f"{suite.name}/{request.size}", request.progress) as bar:
+            coordinator = _Coordinator(suite, runs, executor, bar, warn)
+            coordinator.drive(n)
+    finally:
+        if own:
+            executor.close()
     for r in runs:
         finish(r.record, suite, n, expected)
     return RunOutcome(records=[r.record for r in runs],

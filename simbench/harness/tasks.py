@@ -16,6 +16,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,9 @@ class Worker:
                                   f"{origin.distribution} {origin.version}" if origin else None)
                       if job.cache_dir and self.suite.cacheable else None)
         self._instances: dict[str, Method | str] = {}
+        #: the sample being made ahead of its task (index → future), see :meth:`prefetch`
+        self._ahead: dict[int, Future[tuple[Sample, str, bool]]] = {}
+        self._threads: ThreadPoolExecutor | None = None
 
     def instance(self, name: str) -> Method | str:
         """The method's instance in this process, or the text of the error that prevented it."""
@@ -116,9 +120,33 @@ class Worker:
                 self._instances[name] = f"{INIT_ERROR} {name!r}: {type(exc).__name__}: {exc}"
         return self._instances[name]
 
+    def prefetch(self, index: int) -> None:
+        """Start making sample ``index`` in a background thread, for :meth:`sample` to take when its task
+        comes (the in-process executor makes the next sample while the current one is reconstructed
+        and scored: NumPy and SciPy release the interpreter lock in their loops).  Only the two latest
+        such samples are kept (the one whose task is about to start, and the next)."""
+        if index in self._ahead or not 0 <= index < self.suite.n_samples(self.job.size):
+            return
+        while len(self._ahead) >= 2:
+            self._ahead.pop(next(iter(self._ahead))).cancel()
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(1, thread_name_prefix="simbench-sample")
+        self._ahead[index] = self._threads.submit(self._make, index)
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop making samples ahead (``cancel``: without waiting for one in progress)."""
+        self._ahead.clear()
+        if self._threads is not None:
+            self._threads.shutdown(wait=not cancel, cancel_futures=True)
+            self._threads = None
+
     def sample(self, index: int) -> tuple[Sample, str, bool]:
         """(sample with its measurements in ``meta``, digest checked against the manifest, True if
         generated now rather than read from the cache)."""
+        ahead = self._ahead.pop(index, None)
+        return self._make(index) if ahead is None else ahead.result()
+
+    def _make(self, index: int) -> tuple[Sample, str, bool]:
         sid = self.suite.sample_id(index)
         cached = self.cache.load(sid) if self.cache else None
         generated = cached is None

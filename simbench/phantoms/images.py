@@ -18,9 +18,6 @@ import functools
 import hashlib
 
 import numpy as np
-import skimage.data
-from skimage.color import rgb2gray
-from skimage.util import img_as_float
 
 #: Pool names.
 POOLS: tuple[str, ...] = ("train", "test")
@@ -55,6 +52,9 @@ SOURCE_IMAGES: dict[str, tuple[str, str, tuple[int, int]]] = {
 
 def _to_grey(raw: np.ndarray) -> np.ndarray:
     """Convert a bool, greyscale, RGB or RGBA image to float32 grey in [0, 1]."""
+    from skimage.color import rgb2gray
+    from skimage.util import img_as_float
+
     if raw.dtype == bool:
         grey = raw.astype(np.float32)
     elif raw.ndim == 3:
@@ -69,6 +69,8 @@ def load_source(name: str) -> np.ndarray:
     """Source image ``name`` as read-only float32 greyscale in [0, 1], (H, W) pixels."""
     if name not in SOURCE_IMAGES:
         raise ValueError(f"unknown source image {name!r}; known: {sorted(SOURCE_IMAGES)}")
+    import skimage.data  # here, not at import: it loads scikit-image's io stack (~0.1 s), needed once a run reads an image
+
     function_name, _, shape = SOURCE_IMAGES[name]
     image = np.ascontiguousarray(_to_grey(getattr(skimage.data, function_name)()))
     if image.shape != shape:

@@ -157,12 +157,10 @@ class PluginManager:
             registry.plugins.append(record)
             self._register(registry, record, module)
         # built-ins first, so a third party can never shadow a built-in name
-        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP),
-                         key=lambda e: (not _is_builtin(e), e.name)):
-            dist = ep.dist.name if ep.dist is not None else "?"
-            record = PluginRecord(name=ep.name, distribution=dist,
-                                  version=ep.dist.version if ep.dist is not None else "?",
-                                  module=ep.value, builtin=_is_builtin(ep))
+        found = [(ep, *_distribution(ep)) for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+        for ep, dist, version in sorted(found, key=lambda e: (not _is_builtin(e[1]), e[0].name)):
+            record = PluginRecord(name=ep.name, distribution=dist, version=version, module=ep.value,
+                                  builtin=_is_builtin(dist))
             registry.plugins.append(record)
             if not (record.builtin or self.autoload):
                 record.status = "disabled"
@@ -227,8 +225,17 @@ class PluginManager:
                 f" (strict plugin loading is on; unset {ENV_STRICT} / drop --strict-plugins to continue without it)")
 
 
-def _is_builtin(ep: metadata.EntryPoint) -> bool:
-    return ep.dist is not None and ep.dist.name.lower().replace("_", "-") == BUILTIN_DISTRIBUTION
+def _distribution(ep: metadata.EntryPoint) -> tuple[str, str]:
+    """(name, version) of the distribution that declares ``ep`` ("?" if unknown), its metadata parsed once
+    (each ``Distribution.name`` or ``.version`` parses the whole metadata file again)."""
+    if ep.dist is None:
+        return "?", "?"
+    meta = ep.dist.metadata
+    return meta["Name"], meta["Version"]
+
+
+def _is_builtin(distribution: str) -> bool:
+    return distribution.lower().replace("_", "-") == BUILTIN_DISTRIBUTION
 
 
 def _version(dist: str) -> str:
