@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from simbench.cli import (
     cache,
+    card,
     check,
     compare,
     leaderboard,
@@ -33,7 +34,7 @@ from simbench.cli import (
 from simbench.errors import SimbenchError
 
 SUBCOMMANDS = (run, listing, leaderboard, compare, check, report, reconstruct, simulate, score, measure, mock_run,
-               plugins, manifest, train, results, cache)
+               plugins, manifest, train, card, results, cache)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.
