@@ -8,15 +8,22 @@ not blend neighbours, leaves power at multiples of 1/8 cycles per output pixel (
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from simbench.harness import runner
+from simbench.harness.results import iter_records
+from simbench.learn.checkpoint import read_card
+from simbench.learn.evaluations import evaluations
 from simbench.plugin.manager import PluginManager
 
 LEARNED_2D = ("mlsim", "vsrsim", "rbpn")
 #: vsrsim's token period in output pixels (4 raw pixels, ×2)
 TOKEN_PERIOD_PX = 8
+COMMITTED = Path(__file__).resolve().parents[1] / "leaderboards" / "results"
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +50,17 @@ def test_each_shipped_checkpoint_beats_widefield_on_static(static_quick, method)
     widefield = static_quick["widefield"]
     assert _mean(static_quick[method], "psnr") > _mean(widefield, "psnr")
     assert _mean(static_quick[method], "frc_gt") < _mean(widefield, "frc_gt")
+
+
+@pytest.mark.parametrize("method", LEARNED_2D)
+def test_each_shipped_model_card_quotes_the_committed_records_of_its_weights(registry, method):
+    """The card's evaluations are what `simbench card` computes from the committed records made with these
+    weights (none drifted or came from other weights), and include the real beads' resolution and artefact
+    scores."""
+    card = read_card(registry.method(method)().shipped_weights())
+    assert card["evaluations"] == evaluations(card, iter_records(COMMITTED))
+    real = [entry for key, entry in card["evaluations"].items() if key.startswith("real ")]
+    assert len(real) == 1 and {"bead_fwhm_ratio", "oob", "squirrel_rse"} <= set(real[0]["metrics"])
 
 
 def token_period_peaks(image: np.ndarray, period_px: int = TOKEN_PERIOD_PX) -> np.ndarray:
@@ -93,3 +111,25 @@ def test_the_texture_check_sees_a_faint_token_grid():
     grid[::TOKEN_PERIOD_PX, :] = grid[:, ::TOKEN_PERIOD_PX] = 1.0
     assert token_period_peaks(smooth).max() < 30.0  # speckle: the largest of 9 bins over the median of many
     assert token_period_peaks(smooth + 0.01 * smooth.std() * grid).max() > 1e4
+
+
+def test_simbench_card_writes_only_numbers_of_the_card_s_own_weights(tmp_path):
+    """`simbench card` on a copy of mlsim-small's weights: the committed real-bead record (same sha256) is
+    quoted; a record set without one is refused with the way on; a classical method has no card."""
+    import shutil
+
+    from conftest import run_cli
+
+    shipped = PluginManager(strict=False).load().method("mlsim")().shipped_weights()
+    weights = tmp_path / shipped.name
+    shutil.copy(shipped, weights)
+    card = read_card(shipped)
+    (tmp_path / shipped.with_suffix(".json").name).write_text(
+        json.dumps({k: v for k, v in card.items() if k != "evaluations"}))
+    done = run_cli("card", "--method", "mlsim", "--weights", str(weights), "--results", str(COMMITTED), "--suite", "real")
+    assert done.returncode == 0, done.stderr
+    assert read_card(weights)["evaluations"] == {k: v for k, v in card["evaluations"].items() if k.startswith("real ")}
+    empty = run_cli("card", "--method", "mlsim", "--weights", str(weights), "--results", str(tmp_path / "none"))
+    assert empty.returncode == 2 and "no complete record of 'mlsim' with these weights" in empty.stderr
+    classical = run_cli("card", "--method", "wiener", "--results", str(COMMITTED))
+    assert classical.returncode == 2 and "not a learned method" in classical.stderr
