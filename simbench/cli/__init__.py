@@ -17,6 +17,7 @@ from simbench.cli import (
     card,
     check,
     compare,
+    curve,
     leaderboard,
     listing,
     manifest,
@@ -34,7 +35,7 @@ from simbench.cli import (
 from simbench.errors import SimbenchError
 
 SUBCOMMANDS = (run, listing, leaderboard, compare, check, report, reconstruct, simulate, score, measure, mock_run,
-               plugins, manifest, train, card, results, cache)
+               plugins, manifest, train, card, curve, results, cache)
 
 DESCRIPTION = """\
 Benchmark structured illumination microscopy (SIM) reconstruction methods.
