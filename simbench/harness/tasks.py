@@ -124,8 +124,10 @@ class Worker:
         """Start making sample ``index`` in a background thread, for :meth:`sample` to take when its task
         comes (the in-process executor makes the next sample while the current one is reconstructed
         and scored: NumPy and SciPy release the interpreter lock in their loops).  Only the two latest
-        such samples are kept (the one whose task is about to start, and the next)."""
-        if index in self._ahead or not 0 <= index < self.suite.n_samples(self.job.size):
+        such samples are kept (the one whose task is about to start, and the next).  Not with a
+        ``--timeout``: its method runs in a forked child, which must not copy a thread in mid-sample."""
+        if self.job.timeout_s is not None or index in self._ahead \
+                or not 0 <= index < self.suite.n_samples(self.job.size):
             return
         while len(self._ahead) >= 2:
             self._ahead.pop(next(iter(self._ahead))).cancel()
