@@ -47,7 +47,9 @@ def one_thread():
 #: rbpn-small stays below widefield: 23.05 dB after 300 steps (widefield 25.20), 23.77 after 400; 16
 #: base filters and features instead of 8: 23.72; a widefield skip: 25.38 (25.44 at 16 wide or a
 #: learning rate of 5e-3); all 9 frames into the reference encoder: 22.70.  It learns, slowly: past
-#: widefield after about 900 steps, 25.89 dB after 1200.  Not given a training budget until it passes
+#: widefield after about 900 steps, 25.89 dB after 1200.  It trains on moving samples anyway, for the
+#: other models' wall-time budget (its recurrent back-projections cost 3-6 s a step on one CPU core, so
+#: 2000 steps, not their 6000; plugins/simbench_plugins/weights/training/README.md)
 RBPN_CANNOT_LEARN = pytest.mark.xfail(strict=True, reason="rbpn-small does not overfit one sample past widefield")
 
 

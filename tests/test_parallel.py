@@ -144,7 +144,8 @@ def test_a_task_whose_worker_dies_twice_is_recorded_as_failed(slow_plugin, tmp_p
 def test_ctrl_c_stops_the_workers_and_keeps_finished_samples(slow_plugin, tmp_path):
     command = [sys.executable, "-m", "simbench", "run", "--method", "sleepy", "--suite", "static", "--size", "quick",
                "--results", str(tmp_path), "--workers", "2", "--no-progress"]
-    process = subprocess.Popen(command, env={**os.environ, "SLEEPY_S": "1.5"}, stdout=subprocess.PIPE,
+    # 4 s a sample: the signal must land while tasks are still in flight, also on a loaded machine
+    process = subprocess.Popen(command, env={**os.environ, "SLEEPY_S": "4"}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     _wait_for_rows(tmp_path, "sleepy", 1, process)
     workers = _pool_workers(process.pid)
