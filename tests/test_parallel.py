@@ -144,9 +144,11 @@ def test_a_task_whose_worker_dies_twice_is_recorded_as_failed(slow_plugin, tmp_p
 def test_ctrl_c_stops_the_workers_and_keeps_finished_samples(slow_plugin, tmp_path):
     command = [sys.executable, "-m", "simbench", "run", "--method", "sleepy", "--suite", "static", "--size", "quick",
                "--results", str(tmp_path), "--workers", "2", "--no-progress"]
-    # 4 s a sample: the signal must land while tasks are still in flight, also on a loaded machine
-    process = subprocess.Popen(command, env={**os.environ, "SLEEPY_S": "4"}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default, as a terminal gives it: a shell that starts pytest in the background
+    # (`nohup … &`) leaves SIGINT ignored, and the run would inherit that and finish
+    process = subprocess.Popen(command, env={**os.environ, "SLEEPY_S": "1.5"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     _wait_for_rows(tmp_path, "sleepy", 1, process)
     workers = _pool_workers(process.pid)
     kept = _rows(tmp_path)
