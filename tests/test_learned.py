@@ -19,7 +19,7 @@ from simbench.errors import SimbenchError
 from simbench.learn import checkpoint
 from simbench.learn.data import VALIDATION_OFFSET, SuiteMix, TrainPool, make_item, network_frames
 from simbench.learn.tiling import tiled_inference
-from simbench.learn.train import TrainSettings
+from simbench.learn.train import TrainSettings, train
 
 from conftest import fit_fixed_batch, run_cli, train_straight_and_resumed
 
@@ -306,6 +306,23 @@ def test_train_resume_and_use_the_weights(registry, tmp_path, monkeypatch):
     assert first.info["weights"]["sha256"] == card["sha256"]
 
 
+def test_a_resumed_run_keeps_the_architecture_it_started_with(registry, tmp_path, monkeypatch):
+    """The training state records the architecture; a named configuration changed since (e.g. a new head)
+    does not break the run: it continues with what it started with, says so, and the card records it."""
+    suite = registry.suite("static")
+    settings = TrainSettings(config="tiny", steps=2, batch=2, crop=16, pool=1, validation=1, validate_every=2,
+                             checkpoint_every=5, device="cpu", command="test")
+    train(_TinyTrainable, suite, settings, tmp_path, progress=False, log=lambda s: None)
+    started = dict(_TinyTrainable.configs["tiny"])
+    monkeypatch.setitem(_TinyTrainable.configs, "tiny", {**started, "features": 2 * started["features"]})
+    lines: list[str] = []
+    weights = train(_TinyTrainable, suite, dataclasses.replace(settings, steps=3), tmp_path, resume=True,
+                    progress=False, log=lines.append)
+    card = json.loads(checkpoint.card_path(weights).read_text())
+    assert card["config"] == started and card["training"]["steps"] == 3
+    assert any("continues with the architecture it started with" in line for line in lines)
+
+
 def _coordinate_pool() -> TrainPool:
     """A pool of one example whose pixels hold their own raw coordinates: input (2, 40, 40) = 1000·i + j,
     target (3, 80, 80) at pixel (a, b) = the raw coordinates of (a/2, b/2) (grid convention 2j ↔ j)."""
@@ -333,8 +350,6 @@ def test_transposed_crops_keep_the_grid_convention_and_plain_batches_are_unchang
 def test_learning_rate_override_is_used_recorded_and_pinned_on_resume(registry, tmp_path):
     """--learning-rate replaces the recipe's initial rate: other weights after one step, the model
     card records it, and a resumed run with another rate is refused."""
-    from simbench.learn.train import train
-
     suite = registry.suite("static")
     base = TrainSettings(config="tiny", steps=1, batch=2, crop=16, pool=1, validation=1, validate_every=1,
                          checkpoint_every=1, device="cpu", command="test")

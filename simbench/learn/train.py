@@ -18,6 +18,7 @@ in ``out``.
 """
 from __future__ import annotations
 
+import json
 import platform
 import time
 from collections.abc import Callable
@@ -174,6 +175,12 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
     torch.manual_seed(settings.seed)
     method = method_cls()
     config = method_cls.configs[settings.config]
+    if resume and state_path.exists():
+        started = checkpoint.read_weights(state_path)[1].get("architecture")
+        if started is not None and json.dumps(started, sort_keys=True) != json.dumps(config, sort_keys=True):
+            note(f"configuration {settings.config!r} of {method_cls.name} has changed since this run started; "
+                 "it continues with the architecture it started with")
+            config = started
     model = method_cls.build(config).to(device).train()
     recipe = _recipe(method_cls, settings)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
@@ -215,7 +222,7 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
     def save_state() -> None:
         checkpoint.save_training_state(state_path, model, optimizer, {
             "method": method_cls.name, "suite": suite.name, "step": step, "elapsed_s": elapsed,
-            "validation": history, "settings": asdict(settings),
+            "validation": history, "settings": asdict(settings), "architecture": config,
             **({"scheduler": plateau.state_dict()} if plateau is not None else {})})
 
     started = time.perf_counter() - elapsed
@@ -262,14 +269,14 @@ def train(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings
     weights = out / f"{method_cls.name}-{settings.config}.safetensors"
     sha256 = checkpoint.save_weights(weights, model.state_dict(), {
         "method": method_cls.name, "config_name": settings.config, "config": config})
-    card = _model_card(method_cls, suite, settings, model, pool, history, elapsed, weights, sha256)
+    card = _model_card(method_cls, suite, settings, config, model, pool, history, elapsed, weights, sha256)
     checkpoint.write_card(checkpoint.card_path(weights), card)
     note(f"wrote {weights} (sha256 {sha256[:16]}…) and its model card after {step} steps, {elapsed:.0f} s")
     return weights
 
 
-def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings, model: torch.nn.Module,
-                pool: TrainPool, history: list[dict[str, Any]], elapsed: float, weights: Path,
+def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSettings, config: dict[str, Any],
+                model: torch.nn.Module, pool: TrainPool, history: list[dict[str, Any]], elapsed: float, weights: Path,
                 sha256: str) -> dict[str, Any]:
     """Everything needed to trust, reproduce or retrain the weights."""
     from importlib.metadata import version
@@ -285,7 +292,7 @@ def _model_card(method_cls: type[LearnedMethod], suite: Suite, settings: TrainSe
         "format": checkpoint.FORMAT,
         "method": method_cls.name,
         "config_name": settings.config,
-        "config": method_cls.configs[settings.config],
+        "config": config,
         "parameters": sum(p.numel() for p in model.parameters()),
         "weights_file": weights.name,
         "sha256": sha256,
