@@ -82,9 +82,10 @@ def token_period_peaks(image: np.ndarray, period_px: int = TOKEN_PERIOD_PX) -> n
     return np.array(ratios)
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: the shipped vsrsim-small (6000 steps on motion) peaks 2000x over its "
-                   "surroundings at the Nyquist frequency and 124x at the 4-pixel period on static quick sample 0 "
-                   "(the earlier checkpoint: 4100x and 3100x; the target: 2.5x and 3.1x); mlsim-small peaks 3700x "
+@pytest.mark.xfail(strict=True, reason="not yet: the shipped vsrsim-small (9000 steps on motion) peaks 590x over its "
+                   "surroundings at the Nyquist frequency and 250x at the 4-pixel period on static quick sample 0 "
+                   "(at 6000 steps 2000x and 124x; the still-scene checkpoint 4100x and 3100x; the target 2.5x "
+                   "and 3.1x); mlsim-small peaks 3700x "
                    "at Nyquist. The x2 pixel-shuffle heads paint a checkerboard (a bilinear resize-convolution "
                    "head cannot, test_learned.py; vsrsim-small v3 trains with one), and vsrsim's patch tokens "
                    "a texture at multiples of 1/8 cycles per pixel (90-1000x in a 600-step overfit with "
