@@ -120,9 +120,11 @@ def loss_matrix(records: Sequence[RunRecord], metric: str, direction: str, sampl
 
 
 #: means closer than this, relative to the larger, tie: float rounding (an offset under an affine fit) and
-#: differences far below any metric's precision (zeroing a two-point stack's background below its mean
-#: changes its MSE by 5e-6 of it) do not order methods
-TIE = 1e-4
+#: differences far below any metric's precision do not order methods, nor do differences that change
+#: with the machine's FFT/BLAS kernels (the light-sheet samples' bytes do): zeroing a two-point stack's
+#: background below its mean changes its MSE by 5e-6 of it with one kernel and by 3.5e-4 with another
+#: (AVX-512 OpenBLAS).  Still 20× below the regression gate's MSE tolerance (2 %).
+TIE = 1e-3
 
 
 def _less(a: float, b: float) -> bool:
