@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from simbench.harness.leaderboard import REFERENCE_METHOD, render, summarise, with_reference
-from simbench.harness.ranking import effective_directions, paired_scores, rank
+from simbench.harness.ranking import TIE, _ranks, effective_directions, paired_scores, rank
 from simbench.harness.results import RunRecord, result_path
 
 SAMPLES = ("s0", "s1", "s2", "s3")
@@ -129,3 +129,10 @@ def test_compare_pairs_valid_values_and_target_metrics_by_closeness(tmp_path):
     assert xs == pytest.approx([0.1] * 4) and ys == pytest.approx([0.4] * 4) and excluded == 0
     xs, ys, _ = paired_scores(records["honest"], records["refuser"], "psnr", "higher")
     assert (xs, ys) == ([30.0, 28.0], [31.0, 29.0])  # only the samples both scored
+
+
+def test_means_within_the_tie_band_share_a_rank():
+    """0.1 % apart ties (orders that flip with the machine's FFT/BLAS kernels are no order); 0.2 % does not."""
+    assert TIE == 1e-3
+    assert _ranks([1.0, 1.0005, 1.002]) == [1.0, 1.0, 3.0]
+    assert _ranks([-25.0, -25.02, -24.9]) == [1.0, 1.0, 3.0]
