@@ -115,7 +115,9 @@ def token_period_peaks(image: np.ndarray, period_px: int = TOKEN_PERIOD_PX) -> n
                    "at Nyquist. The x2 pixel-shuffle heads paint a checkerboard (a bilinear resize-convolution "
                    "head cannot, test_learned.py; vsrsim-small v3 trains with one), and vsrsim's patch tokens "
                    "a texture at multiples of 1/8 cycles per pixel (90-1000x in a 600-step overfit with "
-                   "either head)")
+                   "either head). Averaging the outputs of the 16 integer shifts of the raw frames removes the "
+                   "token-grid harmonics but not the Nyquist ones, which are locked to the raw pixels "
+                   "(weights/training/README.md)")
 def test_vsrsim_paints_no_texture_at_its_token_period(registry):
     suite = registry.suite("static")
     method = registry.method("vsrsim")()
