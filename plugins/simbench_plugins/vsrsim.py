@@ -45,6 +45,20 @@ class VSRSIM(LearnedMethod):
         return Network(**config)
 
 
+class VSRSIMShiftAveraged(VSRSIM):
+    """vsrsim's shipped network averaged over its input moved by every multiple of half a raw pixel
+    below its 4-pixel token period: 64 passes, translation-equivariant.  The token grid paints a
+    texture at multiples of 1/8 cycles per output pixel and the ×2 output one at the Nyquist
+    frequency; this mean cancels both (:mod:`simbench.learn.shifts`)."""
+
+    name = "vsrsim-avg"
+    description = ("vsrsim averaged over 64 input shifts (every half raw pixel of its token period): no "
+                   "token-grid or pixel-phase texture, 64× its inference time.")
+    weights_of = "vsrsim"
+    #: vsrsim's lateral patch, raw pixels (its token period)
+    shift_average_px = 4
+
+
 @hookimpl
 def simbench_methods() -> list[type[LearnedMethod]]:
-    return [VSRSIM]
+    return [VSRSIM, VSRSIMShiftAveraged]

@@ -46,6 +46,9 @@ def execute(args: argparse.Namespace) -> int:
     cls = load_registry(args).method(args.method)
     if not issubclass(cls, LearnedMethod):
         raise SimbenchError(f"method {args.method!r} is not a learned method: it has no model card")
+    if cls.trained_name() != cls.name:
+        raise SimbenchError(f"method {args.method!r} runs the weights of {cls.trained_name()!r}: the model card "
+                            f"is that method's (simbench card --method {cls.trained_name()})")
     method = cls()
     weights = args.weights or method.weights or method.shipped_weights()
     found = write_evaluations(weights, args.results or default_results_dir(), args.suite)

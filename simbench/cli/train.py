@@ -97,6 +97,9 @@ def execute(args: argparse.Namespace) -> int:
     method_cls = registry.method(args.method)
     if not issubclass(method_cls, LearnedMethod):
         raise SimbenchError(f"method {args.method!r} is not a learned method; nothing to train")
+    if method_cls.trained_name() != method_cls.name:
+        raise SimbenchError(f"method {args.method!r} runs the weights of {method_cls.trained_name()!r}; "
+                            f"train that: simbench train --method {method_cls.trained_name()} …")
     suite = training_suite(registry, args.suite, parse_suite_options(args.suite_opt))
     settings = TrainSettings(config=args.config, steps=args.steps, batch=args.batch, crop=args.crop, seed=args.seed,
                              pool=args.pool, validation=args.validation, stream=args.stream,

@@ -5,6 +5,7 @@
 - :mod:`simbench.learn.train`: the training loop (``simbench train``);
 - :mod:`simbench.learn.checkpoint`: safetensors weights + JSON model cards, verified by sha256;
 - :mod:`simbench.learn.tiling`: tiled, batched inference and the device choice.
+- :mod:`simbench.learn.shifts`: shift averaging (a reconstruction made equivariant to translations).
 
 Importing this package imports no torch; the submodules that need it do.
 """

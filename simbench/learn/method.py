@@ -95,6 +95,12 @@ class LearnedMethod(Method):
     tile: ClassVar[int] = 128
     overlap: ClassVar[int] = 32
     batch: ClassVar[int] = 4
+    #: another method whose network and weights this one runs (a variant of it, e.g. shift-averaged):
+    #: its shipped file, its ``SIMBENCH_WEIGHTS_<METHOD>`` and its training; None: this method's own
+    weights_of: ClassVar[str | None] = None
+    #: when > 0, the reconstruction is the mean over the input moved by every multiple of half a raw
+    #: pixel below this period ((2·period)² passes; :func:`simbench.learn.shifts.shift_average`)
+    shift_average_px: ClassVar[int] = 0
 
     @classmethod
     @abc.abstractmethod
@@ -106,7 +112,7 @@ class LearnedMethod(Method):
         return frames
 
     def __init__(self, weights: str | Path | None = None, device: str | None = None) -> None:
-        env = os.environ.get(weights_env(self.name))
+        env = os.environ.get(weights_env(self.trained_name()))
         self.weights: Path | None = Path(weights or env) if (weights or env) else None
         self.device_name = device or os.environ.get(ENV_DEVICE, "auto")
         self._loaded: tuple[torch.nn.Module, dict[str, Any]] | None = None
@@ -117,18 +123,24 @@ class LearnedMethod(Method):
         file); none when there are none (the run then fails per sample with the reason)."""
         from simbench.learn.checkpoint import sha256_file
 
-        env = os.environ.get(weights_env(cls.name))
+        env = os.environ.get(weights_env(cls.trained_name()))
         path = Path(env) if env else (cls._shipped_path() if cls.weights_package is not None else None)
         return {"weights_sha256": sha256_file(path)} if path is not None and path.is_file() else {}
 
     @classmethod
+    def trained_name(cls) -> str:
+        """The method whose weights this one loads (:attr:`weights_of`, else its own name)."""
+        return cls.weights_of or cls.name
+
+    @classmethod
     def _shipped_path(cls) -> Path:
-        return Path(str(resources.files(cls.weights_package))) / f"{cls.name}-{cls.default_config}.safetensors"
+        folder = Path(str(resources.files(cls.weights_package)))
+        return folder / f"{cls.trained_name()}-{cls.default_config}.safetensors"
 
     def shipped_weights(self) -> Path:
         """Path of the weights this plugin ships (may not exist)."""
         if self.weights_package is None:
-            raise SimbenchError(f"method {self.name!r} ships no weights; set {weights_env(self.name)}=PATH")
+            raise SimbenchError(f"method {self.name!r} ships no weights; set {weights_env(self.trained_name())}=PATH")
         return self._shipped_path()
 
     def load(self) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -140,13 +152,14 @@ class LearnedMethod(Method):
             path = self.weights or self.shipped_weights()
             if self.weights is None and not path.exists():
                 raise SimbenchError(f"method {self.name!r}: no shipped weights at {path}; train some with "
-                                    f"`simbench train --method {self.name} --suite {self.training_suite}` and set "
-                                    f"{weights_env(self.name)}=PATH")
+                                    f"`simbench train --method {self.trained_name()} --suite {self.training_suite}` "
+                                    f"and set {weights_env(self.trained_name())}=PATH")
             card = read_card(path)
             sha256 = verify(path, card, require_card=self.weights is None)
             state, meta = read_weights(path)
-            if meta.get("method") != self.name:
-                raise SimbenchError(f"weights {path} are for method {meta.get('method')!r}, not {self.name!r}")
+            if meta.get("method") != self.trained_name():
+                raise SimbenchError(f"weights {path} are for method {meta.get('method')!r}, not "
+                                    f"{self.trained_name()!r}")
             device = resolve_device(self.device_name)
             model = self.build(meta["config"])
             load_into(model, state, path)
@@ -185,5 +198,12 @@ class LearnedMethod(Method):
 
     def reconstruct(self, raw: RawStack) -> Reconstruction:
         model, info = self.load()
-        image = self.infer(model, self.network_input(raw), next(model.parameters()).device)
-        return Reconstruction(image, {"weights": info})
+        device = next(model.parameters()).device
+        inputs = self.network_input(raw)
+        if not self.shift_average_px:
+            return Reconstruction(self.infer(model, inputs, device), {"weights": info})
+        from simbench.learn.data import SCALE
+        from simbench.learn.shifts import shift_average
+
+        image = shift_average(lambda moved: self.infer(model, moved, device), inputs, self.shift_average_px, SCALE)
+        return Reconstruction(image, {"weights": info, "shift_average_px": self.shift_average_px})
