@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.fft as sfft
 
 from simbench.learn.shifts import fourier_shift, shift_average
+from simbench.physics.fourier import pad_rfft2
 
 from conftest import run_cli
 
@@ -21,11 +23,8 @@ def _band_limited(shape: tuple[int, ...], cutoff: float, seed: int = 0) -> np.nd
 
 def _upsample(frames: np.ndarray) -> np.ndarray:
     """Band-limited ×2 of a (h, w) image, raw pixel j on output pixel 2j (spectrum zero-padded)."""
-    h, w = frames.shape
-    spectrum = np.fft.fftshift(np.fft.fft2(frames))
-    padded = np.zeros((2 * h, 2 * w), complex)
-    padded[h // 2:h // 2 + h, w // 2:w // 2 + w] = spectrum
-    return 4 * np.real(np.fft.ifft2(np.fft.ifftshift(padded)))
+    shape = (2 * frames.shape[0], 2 * frames.shape[1])
+    return 4 * sfft.irfft2(pad_rfft2(sfft.rfft2(frames), shape), s=shape)
 
 
 def test_a_half_pixel_fourier_shift_is_exact_for_band_limited_frames():

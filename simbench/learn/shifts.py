@@ -20,15 +20,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import scipy.fft as sfft
 
 
 def fourier_shift(frames: np.ndarray, dy: float, dx: float) -> np.ndarray:
     """``frames`` (…, H, W) with their content moved by (``dy``, ``dx``) pixels (circularly), by a
     phase ramp of their 2D spectra; float32."""
-    fy = np.fft.fftfreq(frames.shape[-2])[:, None]
-    fx = np.fft.fftfreq(frames.shape[-1])[None, :]
+    shape = frames.shape[-2:]
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.rfftfreq(shape[1])[None, :]
     ramp = np.exp(-2j * np.pi * (fy * dy + fx * dx))
-    return np.real(np.fft.ifft2(np.fft.fft2(frames) * ramp)).astype(np.float32)
+    return sfft.irfft2(sfft.rfft2(frames, workers=-1) * ramp, s=shape, workers=-1).astype(np.float32)
 
 
 def shift_average(run: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, period_px: int,
