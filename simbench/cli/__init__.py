@@ -33,6 +33,7 @@ from simbench.cli import (
     train,
 )
 from simbench.errors import SimbenchError
+from simbench.harness.allocator import keep_large_blocks
 
 SUBCOMMANDS = (run, listing, leaderboard, compare, check, report, reconstruct, simulate, score, measure, mock_run,
                plugins, manifest, train, card, curve, results, cache)
@@ -107,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     signal.signal(signal.SIGTERM, _terminate)
+    keep_large_blocks()
     _report_warnings()
     try:
         return int(args.func(args) or 0)

@@ -22,6 +22,9 @@ PEAK_GOAL_GB = 1.5
 
 CHILD = """
 import json, resource, time
+from simbench.harness.allocator import keep_large_blocks
+keep_large_blocks()  # as the command line and every worker process do
+import scipy.optimize  # imported before timing, as the code before issue 18 imported it with the FWHM metrics
 from simbench.harness import evaluation
 from simbench.harness.digest import sample_digest
 from simbench.metrics.base import MetricConfig

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from simbench.harness import executors
+from simbench.harness.allocator import keep_large_blocks
 from simbench.harness.tasks import Job, Task, Worker
 from simbench.metrics.base import MetricConfig
 from simbench.plugin.manager import PluginManager
@@ -42,6 +43,7 @@ POOL_GOAL, DASK_TOLERANCE, CACHE_GOAL = 1.7, 0.15, 3.0
 
 @pytest.fixture(scope="module")
 def registry():
+    keep_large_blocks()  # as the command line does in the coordinator (and every worker on its first task)
     return PluginManager().load()
 
 
