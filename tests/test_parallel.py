@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import make_distribution, run_cli
-from simbench.harness import cache, results, runner
+from simbench.harness import cache, results, runner, tasks
+from simbench.metrics.base import MetricConfig
 from simbench.harness.progress import LineProgress
 
 #: fields of a row that do not depend on where or when it was computed
@@ -162,14 +163,24 @@ def test_ctrl_c_stops_the_workers_and_keeps_finished_samples(slow_plugin, tmp_pa
     assert resumed.returncode == 0 and len(_rows(tmp_path)) == 6
 
 
-def test_a_warm_cache_generates_no_sample_for_the_next_method(registry, tmp_path):
-    def run(method: str) -> runner.RunOutcome:
+def test_a_warm_cache_generates_no_sample_for_the_next_method(registry, tmp_path, monkeypatch):
+    measured = []
+    score_target = tasks.reference_scores
+    monkeypatch.setattr(tasks, "reference_scores", lambda *args: measured.append(1) or score_target(*args))
+
+    def run(method: str, **options) -> runner.RunOutcome:
         return runner.run(registry, runner.RunRequest(methods=[method], suite="static", size="quick",
                                                       results_dir=tmp_path / "results", progress=False,
-                                                      cache_dir=tmp_path / "cache"))
+                                                      cache_dir=tmp_path / "cache", **options))
 
-    assert (run("widefield").generated, run("wiener").generated) == (6, 0)
+    assert (run("widefield").generated, len(measured)) == (6, 6)
+    assert (run("wiener").generated, len(measured)) == (0, 6)  # nor is the target measured again
     assert run("rl-deconv").from_cache == 6
+    reference = {k: v for k, v in _rows(tmp_path / "results").items() if k[0] == "widefield"}
+    assert {k[1]: v["reference"] for k, v in reference.items()} == \
+        {k[1]: v["reference"] for k, v in _rows(tmp_path / "results").items() if k[0] == "wiener"}
+    run("widefield", metric_config=MetricConfig(convention="paper"))  # other settings: measured for them
+    assert len(measured) == 12
     listed = cache.entries(tmp_path / "cache")
     assert [(e.suite, e.samples) for e in listed] == [("static", 6)] and listed[0].bytes > 0
 
@@ -205,13 +216,17 @@ def test_a_damaged_cache_file_is_made_again_never_served(registry, tmp_path):
     from simbench.harness.digest import sample_digest
 
     digest = sample_digest(sample)
-    store.store(sample, digest, {"flow": 1.5})
+    store.store(sample, digest, {"flow": 1.5}, {"key": {"reference": {"oob": -15.25}}})
     back = store.load(sample.id)
     assert back is not None and back.digest == digest and back.measured == {"flow": 1.5}
+    assert back.reference == {"key": {"reference": {"oob": -15.25}}}
     assert np.array_equal(back.sample.raw.frames, sample.raw.frames) and back.sample.raw.pattern == sample.raw.pattern
     assert back.sample.raw.frames.flags.writeable  # a method may work in place on what it is given
     path = next(store.dir.glob(f"*{cache.SUFFIX}"))
     intact = path.read_bytes()
+    path.write_bytes(intact.replace(b"-15.25", b"-95.25"))  # a changed reference score is measured again
+    tampered = store.load(sample.id)
+    assert tampered is not None and tampered.reference is None and tampered.measured == {"flow": 1.5}
     for where in (len(intact) // 2, 20):  # one flipped byte in the frames; in the header
         data = bytearray(intact)
         data[where] ^= 0xFF

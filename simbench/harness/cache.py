@@ -7,7 +7,8 @@ version, its changed options, size, seed, the plugin distribution that
 provides the suite and, for suites whose bytes depend on the CPU, the BLAS
 kernel.  A file is an 8-byte little-endian header length, a JSON header (the
 sample's fields, the digest it was made with, once measured the sample's
-measurements, and each array's dtype, shape and offset) and the arrays' bytes
+measurements, the target's reference scores with the metrics that scored them and their own
+sha256, and each array's dtype, shape and offset) and the arrays' bytes
 (raw frames and their repeat, the target), each at a 64-byte-aligned offset,
 so that reading is one read and no copy.  Reading recomputes the digest: a
 file that does not match is ignored (and regenerated), never served.  Files are
@@ -66,11 +67,21 @@ def suite_key(suite: Suite, size: str, seed: int, distribution: str | None) -> s
 
 @dataclass(frozen=True)
 class Cached:
-    """A sample read from the cache: the sample as made, its digest and its measurements (or None)."""
+    """A sample read from the cache: the sample as made, its digest, its measurements (or None) and
+    the target's reference scores, keyed by :func:`simbench.harness.evaluation.reference_key` (or None)."""
 
     sample: Sample
     digest: str
     measured: dict[str, Any] | None
+    reference: dict[str, Any] | None = None
+
+
+def _checked_reference(stored: Any) -> dict[str, Any] | None:
+    """The stored reference scores when their sha256 matches (else None: they are measured again)."""
+    if not isinstance(stored, dict) or "scores" not in stored:
+        return None
+    return stored["scores"] if hashlib.sha256(canonical_json(stored["scores"])).hexdigest() == stored.get("sha256") \
+        else None
 
 
 def _raw_fields(raw: RawStack) -> dict[str, Any]:
@@ -108,11 +119,15 @@ class SampleCache:
             return None
         if fields.get("format") != FORMAT or sample_digest(sample) != fields["digest"]:
             return None
-        return Cached(sample, fields["digest"], fields.get("measured"))
+        return Cached(sample, fields["digest"], fields.get("measured"), _checked_reference(fields.get("reference")))
 
-    def store(self, sample: Sample, digest: str, measured: dict[str, Any] | None) -> None:
-        """Write ``sample`` atomically (a failure to write only costs the saving: it is not raised)."""
-        fields = {"format": FORMAT, "id": sample.id, "digest": digest, "measured": measured,
+    def store(self, sample: Sample, digest: str, measured: dict[str, Any] | None,
+              reference: dict[str, Any] | None = None) -> None:
+        """Write ``sample`` atomically, with its measurements and the target's reference scores by
+        reference key (a failure to write only costs the saving: it is not raised)."""
+        stored = None if reference is None else {
+            "scores": reference, "sha256": hashlib.sha256(canonical_json(reference)).hexdigest()}
+        fields = {"format": FORMAT, "id": sample.id, "digest": digest, "measured": measured, "reference": stored,
                   "raw": _raw_fields(sample.raw), "target_pixel_size_nm": sample.target_pixel_size_nm,
                   "target_z_step_nm": sample.target_z_step_nm, "truth": sample.truth, "meta": sample.meta}
         arrays = {"raw": sample.raw.frames}

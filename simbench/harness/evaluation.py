@@ -7,6 +7,7 @@ the row, never raised.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from simbench.errors import InvalidOutputError, SimbenchError
+from simbench.harness.digest import canonical_json
 from simbench.metrics.base import Measurement, Metric, MetricConfig, ScoreInput
 from simbench.types import RawStack, Reconstruction, Sample
 
@@ -80,6 +82,13 @@ def reference_scores(sample: Sample, metrics: list[Metric], config: MetricConfig
     fields: dict[str, Any] = {}
     score_into(fields, [m for m in metrics if m.on_target], inputs, prefix="reference_")
     return {"reference": fields.pop("reference_scores"), **fields}
+
+
+def reference_key(metrics: list[Metric], config: MetricConfig) -> str:
+    """What decides :func:`reference_scores` besides the sample: the target-measuring metrics with
+    their versions and the metric configuration (hex, 16 characters)."""
+    measured = sorted((m.name, m.version) for m in metrics if m.on_target)
+    return hashlib.sha256(canonical_json({"metrics": measured, "config": config.to_dict()})).hexdigest()[:16]
 
 
 def oracle_raw(raw: RawStack, truth: dict[str, Any]) -> RawStack:

@@ -259,9 +259,10 @@ class _Coordinator:
 
     def lost(self, task: tasks.Task, error: str) -> tasks.TaskResult:
         """Failed rows for a task whose worker died on every try (the sample is read or made here)."""
-        sample, digest, generated = self.executor.local_worker().sample(task.index)
-        rows = {name: {**new_row(sample, digest), "status": "failed", "error": error} for name in task.methods}
-        return tasks.TaskResult(task.index, rows, generated=generated)
+        made = self.executor.local_worker().sample(task.index)
+        rows = {name: {**new_row(made.sample, made.digest), "status": "failed", "error": error}
+                for name in task.methods}
+        return tasks.TaskResult(task.index, rows, generated=made.generated)
 
     def keep(self, result: tasks.TaskResult, mine: list[_MethodRun]) -> None:
         sid = self.suite.sample_id(result.index)

@@ -25,7 +25,7 @@ from simbench.harness import manifest
 from simbench.harness.allocator import keep_large_blocks
 from simbench.harness.cache import SampleCache
 from simbench.harness.digest import sample_digest
-from simbench.harness.evaluation import evaluate, new_row, oracle_raw, reference_scores
+from simbench.harness.evaluation import evaluate, new_row, oracle_raw, reference_key, reference_scores
 from simbench.harness.timeout import SampleTimeout, call_with_timeout
 from simbench.method import Method
 from simbench.metrics.base import MetricConfig
@@ -80,6 +80,18 @@ class TaskResult:
     generated: bool = False
 
 
+@dataclass(frozen=True)
+class Made:
+    """A task's sample, ready: with its measurements in ``meta``, its digest (checked against the
+    manifest), whether it was generated now rather than read from the cache, and the target's
+    reference scores (:func:`simbench.harness.evaluation.reference_scores`)."""
+
+    sample: Sample
+    digest: str
+    generated: bool
+    reference: dict[str, Any]
+
+
 def skip_reason(cls: type[Method], suite: Suite) -> str:
     """Why ``cls`` cannot take ``suite``'s samples at all ("" when it can)."""
     if suite.requires_any_pattern_order and not cls.accepts_any_pattern_order:
@@ -108,7 +120,8 @@ class Worker:
                       if job.cache_dir and self.suite.cacheable else None)
         self._instances: dict[str, Method | str] = {}
         #: the sample being made ahead of its task (index → future), see :meth:`prefetch`
-        self._ahead: dict[int, Future[tuple[Sample, str, bool]]] = {}
+        self._ahead: dict[int, Future[Made]] = {}
+        self._reference_key = reference_key(self.metrics, self.config)
         self._threads: ThreadPoolExecutor | None = None
 
     def instance(self, name: str) -> Method | str:
@@ -142,37 +155,42 @@ class Worker:
             self._threads.shutdown(wait=not cancel, cancel_futures=True)
             self._threads = None
 
-    def sample(self, index: int) -> tuple[Sample, str, bool]:
-        """(sample with its measurements in ``meta``, digest checked against the manifest, True if
-        generated now rather than read from the cache)."""
+    def sample(self, index: int) -> Made:
+        """Sample ``index``, made ahead (:meth:`prefetch`), read from the cache or generated now."""
         ahead = self._ahead.pop(index, None)
         return self._make(index) if ahead is None else ahead.result()
 
-    def _make(self, index: int) -> tuple[Sample, str, bool]:
+    def _make(self, index: int) -> Made:
+        """Sample ``index`` with its measurements and the target's reference scores: read from the
+        cache when it holds them (the reference for this run's metrics and configuration), else
+        generated, measured and scored here and stored in the cache."""
         sid = self.suite.sample_id(index)
         cached = self.cache.load(sid) if self.cache else None
         generated = cached is None
         if cached is None:
             sample = self.suite.make_sample(index, self.job.size, self.job.seed)
-            digest, measured = sample_digest(sample), None
+            digest, measured, stored = sample_digest(sample), None, {}
         else:
-            sample, digest, measured = cached.sample, cached.digest, cached.measured
+            sample, digest, measured, stored = cached.sample, cached.digest, cached.measured, cached.reference or {}
         manifest.check_digest(self.suite, self.expected, sample.id, digest)
         from_manifest = self.expected.measurements.get(sample.id) if self.expected is not None else None
         measure_now = from_manifest is None and measured is None
         if measure_now:
             measured = self.suite.measure(index, self.job.size, self.job.seed)
+        ready = dataclasses.replace(sample, meta={**sample.meta, **(from_manifest or measured or {})})
+        reference = stored.get(self._reference_key)
+        if reference is None:
+            reference = reference_scores(ready, self.metrics, self.config)
         if self.cache and (generated or measure_now):
-            self.cache.store(sample, digest, measured)
-        sample = dataclasses.replace(sample, meta={**sample.meta, **(from_manifest or measured or {})})
-        return sample, digest, generated
+            self.cache.store(sample, digest, measured, {**stored, self._reference_key: reference})
+        return Made(ready, digest, generated, reference)
 
     def compute(self, task: Task) -> TaskResult:
         """The rows of ``task``'s methods on its sample (a failure is a row, never raised; a sample that
         cannot be made or fails its manifest digest raises)."""
-        sample, digest, generated = self.sample(task.index)
-        reference = reference_scores(sample, self.metrics, self.config)
-        result = TaskResult(task.index, {}, generated=generated)
+        made = self.sample(task.index)
+        sample, digest, reference = made.sample, made.digest, made.reference
+        result = TaskResult(task.index, {}, generated=made.generated)
         for name in task.methods:
             result.rows[name] = {**self._row(name, sample, digest), **reference}
             instance = self._instances.get(name)
