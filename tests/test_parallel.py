@@ -319,3 +319,15 @@ def test_tasks_of_accelerated_methods_hold_one_gpu_on_a_dask_cluster_with_gpus(r
         dask.submit(Task(0, ("wiener", "widefield")))
     assert dask.client.asked == [(("vsrsim",), {"GPU": 1}), (("wiener", "widefield"), None),
                                  (("vsrsim",), None), (("wiener", "widefield"), None)]
+
+
+def test_the_thread_budget_follows_omp_num_threads(monkeypatch):
+    from simbench.physics.threads import cpu_count, thread_budget
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what a worker of `--workers 2` on 2 cores, or Dask's, has
+    assert thread_budget() == 1
+    for unusable in ("", "0", "four"):
+        monkeypatch.setenv("OMP_NUM_THREADS", unusable)
+        assert thread_budget() == cpu_count() >= 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert thread_budget() == cpu_count()

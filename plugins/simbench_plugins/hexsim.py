@@ -46,6 +46,7 @@ from simbench.physics import (
     interpolate_radial,
     otf_profile,
     stack_otf_table,
+    thread_budget,
 )
 
 #: DFT indices over the 7 steps that hold one beam pair each (the others are their conjugates)
@@ -89,7 +90,7 @@ class HexSim(Method):
             raise ValueError(f"method {self.name!r} needs planes of 7 steps in order 0 … 6; got "
                              f"{raw.frames.shape[0]} frames, first steps {list(raw.frame_patterns[:n_steps])}")
         planes = raw.frames.reshape(-1, n_steps, *raw.frames.shape[1:])
-        bands = sfft.fft(planes, axis=1, norm="forward", workers=-1)  # 1/n_steps in the transform
+        bands = sfft.fft(planes, axis=1, norm="forward", workers=thread_budget())  # 1/n_steps in the transform
         band0 = np.ascontiguousarray(bands[:, 0].real, dtype=np.float32)
         sides = np.ascontiguousarray(np.moveaxis(bands[:, list(SIDE_INDICES)], 1, 0), dtype=np.complex64)
         if raw.oracle:
@@ -127,7 +128,7 @@ class HexSim(Method):
         denominator = np.zeros(numerator.shape, dtype=np.float32)
         # band 0 (real): its half box kx ≥ 0 from the real FFT, at its place (no shift, no partner)
         rows = np.arange(-radius[0], radius[0] + 1)
-        box0 = sfft.rfftn(band0, workers=-1)[:, rows % height, :radius[1] + 1]
+        box0 = sfft.rfftn(band0, workers=thread_budget())[:, rows % height, :radius[1] + 1]
         num, den = self._band_terms(box0, rows * df[0], np.arange(radius[1] + 1) * df[1], 1.0, table, dk, optics)
         _add_box(numerator, num, -radius[0], 0)
         _add_box(denominator, den, -radius[0], 0)
@@ -182,7 +183,7 @@ def _shifted_box(band: np.ndarray, frac: np.ndarray, radius: tuple[int, int]) ->
     height, width = band.shape[1:]
     ramp_y = np.exp(-2j * np.pi * frac[0] * np.arange(height) / height).astype(np.complex64)
     ramp_x = np.exp(-2j * np.pi * frac[1] * np.arange(width) / width).astype(np.complex64)
-    spectrum = sfft.fftn(band * np.outer(ramp_y, ramp_x), workers=-1, overwrite_x=True)
+    spectrum = sfft.fftn(band * np.outer(ramp_y, ramp_x), workers=thread_budget(), overwrite_x=True)
     rows = np.arange(-radius[0], radius[0] + 1) % height
     cols = np.arange(-radius[1], radius[1] + 1) % width
     return spectrum[:, rows[:, None], cols[None, :]]
@@ -233,7 +234,7 @@ def _to_output(box: np.ndarray, shape: tuple[int, int, int], axial_upsample: int
                            (slice(n_planes - negative, n_planes), slice(len(half) - negative, len(half)))):
         half[target, :ly + 1, :n_cols] = box[source, ly:]
         half[target, height - ly:, :n_cols] = box[source, :ly]
-    return sfft.irfftn(half, s=(len(half), height, width), workers=-1).astype(np.float32, copy=False)
+    return sfft.irfftn(half, s=(len(half), height, width), workers=thread_budget()).astype(np.float32, copy=False)
 
 
 def _carriers_from_pattern(raw: RawStack) -> tuple[CarrierEstimate, ...]:

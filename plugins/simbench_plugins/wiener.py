@@ -47,6 +47,7 @@ from simbench.physics import (
     frames_by_pattern,
     otf_profile,
     separation_matrix,
+    thread_budget,
 )
 
 #: Size of the lookup tables of the band weights (otf_profile times the attenuation, in
@@ -269,7 +270,7 @@ def _wiener_sim2d(grouped: np.ndarray, optics: simbench.Optics, estimate: Stripe
     tasks = [lambda: _centre_box(grouped, centre_coeff, grid)]
     tasks += [lambda a=a: _side_band(grouped[a], separations[a][1], k_frac[a], float(modulations[a]), grid, params)
               for a in range(n_angles)]
-    results = list(_executor().map(lambda task: task(), tasks)) if _n_threads() > 1 else [t() for t in tasks]
+    results = list(_executor().map(lambda task: task(), tasks)) if thread_budget() > 1 else [t() for t in tasks]
 
     numerator = np.zeros((2 * ly + 1, lx + 1), dtype=np.complex64)
     denominator = np.zeros((2 * ly + 1, lx + 1), dtype=np.float32)
@@ -297,8 +298,8 @@ def _wiener_sim2d(grouped: np.ndarray, optics: simbench.Optics, estimate: Stripe
     columns = np.zeros((2 * height, lx + 1), dtype=np.complex64)
     columns[:ly + 1] = numerator[ly:]
     columns[2 * height - ly:] = numerator[:ly]
-    columns = sfft.ifft(columns, axis=0, workers=-1, overwrite_x=True)
-    return sfft.irfft(columns, n=2 * width, axis=1, workers=-1).astype(np.float32, copy=False)
+    columns = sfft.ifft(columns, axis=0, workers=thread_budget(), overwrite_x=True)
+    return sfft.irfft(columns, n=2 * width, axis=1, workers=thread_budget()).astype(np.float32, copy=False)
 
 
 def _centre_box(grouped: np.ndarray, coeff: np.ndarray, grid: _Grid) -> np.ndarray:
@@ -343,14 +344,6 @@ def _side_band(frames: np.ndarray, coeff: np.ndarray, k_frac: np.ndarray, modula
     return box, power
 
 
-@lru_cache(maxsize=1)
-def _n_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _executor() -> ThreadPoolExecutor:
     """The worker threads of this process (a forked child makes its own: it has none)."""
     return _executor_of(os.getpid())
@@ -358,7 +351,7 @@ def _executor() -> ThreadPoolExecutor:
 
 @lru_cache(maxsize=1)
 def _executor_of(pid: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix=f"simbench-wiener-{pid}")
+    return ThreadPoolExecutor(max_workers=thread_budget(), thread_name_prefix=f"simbench-wiener-{pid}")
 
 
 def _rfft2_box(image: np.ndarray, grid: _Grid) -> np.ndarray:

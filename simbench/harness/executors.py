@@ -22,6 +22,7 @@ from typing import Any
 
 from simbench.errors import SimbenchError
 from simbench.harness.tasks import Job, Task, TaskResult, Worker, compute_remote
+from simbench.physics.threads import cpu_count
 from simbench.plugin.manager import Registry
 
 #: the line printed when Dask is asked for but not installed
@@ -104,11 +105,6 @@ def _init_pool_worker(threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
-
-
-def cpu_count() -> int:
-    """The cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class ProcessPool(Executor):

@@ -22,6 +22,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.fft as sfft
 
+from simbench.physics.threads import thread_budget
+
 
 def fourier_shift(frames: np.ndarray, dy: float, dx: float) -> np.ndarray:
     """``frames`` (…, H, W) with their content moved by (``dy``, ``dx``) pixels (circularly), by a
@@ -30,7 +32,8 @@ def fourier_shift(frames: np.ndarray, dy: float, dx: float) -> np.ndarray:
     fy = np.fft.fftfreq(shape[0])[:, None]
     fx = np.fft.rfftfreq(shape[1])[None, :]
     ramp = np.exp(-2j * np.pi * (fy * dy + fx * dx))
-    return sfft.irfft2(sfft.rfft2(frames, workers=-1) * ramp, s=shape, workers=-1).astype(np.float32)
+    spectrum = sfft.rfft2(frames, workers=thread_budget()) * ramp
+    return sfft.irfft2(spectrum, s=shape, workers=thread_budget()).astype(np.float32)
 
 
 def shift_average(run: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, period_px: int,

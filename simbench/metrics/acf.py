@@ -41,6 +41,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from simbench.metrics.base import Measurement, Metric, ScoreInput
+from simbench.physics.threads import thread_budget
 
 #: FWHM of a Gaussian in units of its σ: 2√(2 ln 2)
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
@@ -118,7 +119,7 @@ def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarr
         for start in range(first, last, step):
             lines = padded[:min(step, last - start)]
             np.subtract(slabs[start:start + len(lines)], mean, out=lines[..., :n])
-            squares = sfft.rfft(lines, axis=-1, workers=-1).view(precision)  # (re, im) pairs
+            squares = sfft.rfft(lines, axis=-1, workers=thread_budget()).view(precision)  # (re, im) pairs
             np.square(squares, out=squares)
             pairs = squares.reshape(-1, 2 * (n + 1)).sum(axis=0, dtype=np.float64)
             power[block] += pairs.reshape(n + 1, 2).sum(axis=1)

@@ -26,6 +26,7 @@ from simbench.metrics.base import Metric, ScoreInput
 from simbench.metrics.resolution import FRC_TAPER_FRACTION, edge_taper
 from simbench.physics.fourier import half_plane_weights, radial_freq_per_um
 from simbench.physics.optics import sample_sim_support_per_um
+from simbench.physics.threads import thread_budget
 
 #: the band starts this fraction beyond k_c + k₀: the edge taper spreads each frequency over a
 #: few frequency pixels (0.4 cycles/µm at 5 % of the static suites' 8.5 cycles/µm is 7 of them)
@@ -39,7 +40,7 @@ def _tapered_spectrum(image: np.ndarray) -> np.ndarray:
     if data.ndim != 2 or not np.all(np.isfinite(data)):
         raise ValueError(f"out-of-band power needs a finite 2D image; got shape {data.shape}")
     widths = tuple(round(FRC_TAPER_FRACTION * n) for n in data.shape)
-    return sfft.rfft2(edge_taper(data, widths), workers=-1)
+    return sfft.rfft2(edge_taper(data, widths), workers=thread_budget())
 
 
 def out_of_band_share(image: np.ndarray, pixel_size_nm: float, support_per_um: float,

@@ -21,6 +21,7 @@ from scipy import ndimage
 
 from simbench.metrics.acf import FWHM_PER_SIGMA
 from simbench.physics.fourier import pad_rfft2
+from simbench.physics.threads import thread_budget
 
 #: fit window half-width per widefield FWHM
 WINDOW_FWHMS = 1.2
@@ -56,8 +57,8 @@ class BeadRatio:
 def upsample_fourier(image: np.ndarray, factor: int) -> np.ndarray:
     """``image`` Fourier-interpolated ``factor`` × finer (same field of view, same mean), float64."""
     shape = (image.shape[0] * factor, image.shape[1] * factor)
-    spectrum = pad_rfft2(sfft.rfft2(np.asarray(image, dtype=np.float64), workers=-1), shape)
-    return sfft.irfft2(spectrum, s=shape, workers=-1) * factor ** 2
+    spectrum = pad_rfft2(sfft.rfft2(np.asarray(image, dtype=np.float64), workers=thread_budget()), shape)
+    return sfft.irfft2(spectrum, s=shape, workers=thread_budget()) * factor ** 2
 
 
 def find_beads(widefield: np.ndarray, half_px: int) -> list[tuple[int, int]]:

@@ -35,6 +35,7 @@ import scipy.fft as sfft
 from simbench.metrics.base import Measurement, Metric, ScoreInput
 from simbench.physics.fourier import half_plane_weights, radial_freq_per_um, read_only_cache
 from simbench.physics.optics import sim_limit_nm
+from simbench.physics.threads import thread_budget
 from simbench.types import Sample
 
 #: FRC threshold between two independent noisy reconstructions (the "1/7" criterion of
@@ -137,8 +138,8 @@ def _frc_rings(a: np.ndarray, b: np.ndarray, pixel_size_nm: float,
     shape = a.shape
     widths = tuple(round(taper_fraction * n) for n in shape)
     # half-plane spectra of the real images, each column weighted by the full-plane pixels it stands for
-    spec_a = sfft.rfft2(edge_taper(a, widths), workers=-1)
-    spec_b = sfft.rfft2(edge_taper(b, widths), workers=-1)
+    spec_a = sfft.rfft2(edge_taper(a, widths), workers=thread_budget())
+    spec_b = sfft.rfft2(edge_taper(b, widths), workers=thread_budget())
     n_short = min(shape)
     ring_width_per_um = 1e3 / (n_short * pixel_size_nm)
     ring = np.rint(radial_freq_per_um(shape, pixel_size_nm, rfft=True) / ring_width_per_um).astype(np.int64).ravel()
@@ -297,7 +298,7 @@ class _DecorrelationSpectrum:
 
     def __init__(self, image: np.ndarray) -> None:
         rings = _rings(image.shape)
-        magnitude = np.abs(sfft.fft2(image, workers=-1)).ravel()[rings.order]
+        magnitude = np.abs(sfft.fft2(image, workers=thread_budget())).ravel()[rings.order]
         self.radius = rings.radius
         self.radius_sq = rings.radius ** 2
         self.magnitude = np.add.reduceat(magnitude, rings.starts)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from simbench.physics.fourier import crop_rfft2, freq_grid_per_um, half_plane_weights
+from simbench.physics.threads import thread_budget
 
 #: the RSF's σ is fitted in [0, SIGMA_MAX_FACTOR × the widefield PSF's Gaussian σ]
 SIGMA_MAX_FACTOR = 3.0
@@ -58,7 +59,7 @@ def _downsampled_spectrum(reconstruction: np.ndarray, shape: tuple[int, int]) ->
     big = np.asarray(reconstruction, dtype=np.float32)
     if big.ndim != 2 or any(b % s for b, s in zip(big.shape, shape)) or big.shape[0] // shape[0] != big.shape[1] // shape[1]:
         raise ValueError(f"reconstruction {big.shape} is not an integer multiple of the widefield grid {shape}")
-    spectrum = sfft.rfft2(big, workers=-1)
+    spectrum = sfft.rfft2(big, workers=thread_budget())
     scale = (shape[0] * shape[1]) / (big.shape[0] * big.shape[1])
     return crop_rfft2(spectrum, shape, np.full((shape[0], shape[1] // 2 + 1), scale))
 
@@ -83,7 +84,7 @@ def squirrel(reconstruction: np.ndarray, widefield: np.ndarray, widefield_pixel_
     # the DC term) and the residual power ‖W‖² − Re⟨B·T_σ, W⟩² / ‖B·T_σ‖²
     weights = half_plane_weights(shape).copy()
     weights[0, 0] = 0.0
-    wf_spectrum = sfft.rfft2(wf, workers=-1)
+    wf_spectrum = sfft.rfft2(wf, workers=thread_budget())
     cross = weights * np.real(np.conj(spectrum) * wf_spectrum)
     power = weights * np.abs(spectrum) ** 2
     rate = -4.0 * math.pi ** 2 * 1e-6 * k2_um  # |T_σ|² = exp(rate·σ²), σ in nm
@@ -97,7 +98,7 @@ def squirrel(reconstruction: np.ndarray, widefield: np.ndarray, widefield_pixel_
 
     best = minimize_scalar(residual_power, bounds=(0.0, sigma_max), method="bounded", options={"xatol": 0.5})
     sigma = float(best.x) if best.fun <= residual_power(0.0) else 0.0
-    blurred = sfft.irfft2(spectrum * np.exp(0.5 * rate * sigma ** 2), s=shape, workers=-1)
+    blurred = sfft.irfft2(spectrum * np.exp(0.5 * rate * sigma ** 2), s=shape, workers=thread_budget())
     x = blurred[inner].ravel()
     xc = x - x.mean()
     var = float(xc @ xc)

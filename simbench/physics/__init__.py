@@ -45,6 +45,10 @@ __all__ = [
 from simbench.physics.spectra import PowerSpectra, estimate_power_spectra
 
 __all__ += ["PowerSpectra", "estimate_power_spectra"]
+# the threads one task may use (threads.py)
+from simbench.physics.threads import thread_budget
+
+__all__ += ["thread_budget"]
 # pattern-parameter estimation (estimation.py)
 __all__ += ["CarrierEstimate", "StripeEstimate", "estimate_carriers", "estimate_stripes", "frames_by_pattern",
             "separation_matrix"]

@@ -58,6 +58,7 @@ from scipy import ndimage
 from simbench.errors import EstimationError
 from simbench.physics.fourier import edge_taper, fft_freqs_per_um
 from simbench.physics.optics import otf_profile
+from simbench.physics.threads import thread_budget
 from simbench.types import Optics, StripePattern
 
 #: OTF level below which band overlaps are not trusted (SCIENCE.md §6: ≈ 0.05).  The mask
@@ -218,13 +219,13 @@ def estimate_stripes(frames: np.ndarray, optics: Optics, nominal: StripePattern,
 
     # Band 0 from all frames: 2 × mean frame (mean illumination ½).  Bands +1 of all
     # angles (nominal phase steps) from one batched complex FFT.
-    c0 = sfft.rfft2(data.mean(axis=(0, 1)) * np.float32(2.0), workers=-1)
+    c0 = sfft.rfft2(data.mean(axis=(0, 1)) * np.float32(2.0), workers=thread_budget())
     rows = np.stack([separation_matrix(nominal.phases_rad[a])[1] for a in range(n_angles)])
     plus = np.zeros((n_angles, height, width), dtype=np.complex64)
     for a in range(n_angles):
         for p in range(n_phases):
             plus[a] += rows[a, p].astype(np.complex64) * data[a, p]
-    plus = sfft.fft2(plus, workers=-1, overwrite_x=True)
+    plus = sfft.fft2(plus, workers=thread_budget(), overwrite_x=True)
     products, overlaps, peaks, norm = _find_carriers(c0, plus, grid, optics, min_peak_ratio, "angle")
 
     k_vectors, phases, modulations, ratios, correlations = [], [], [], [], []
@@ -275,21 +276,21 @@ def _find_carriers(c0: np.ndarray, plus: np.ndarray, grid: _EstimationGrid, opti
     #   G·DTFT[n_zero](k)   = Σ_g |C0(g)|²·w(g)·OTF²w(g + k) = Σ|V|² (+ noise)
     #   G·DTFT[area](k)     = Σ_f w(f)·OTF²w(f − k)          (noise power × area = noise part)
     # with w = mask·notch; the last three are concentrated at the origin (centred DTFT).
-    c0_fine = sfft.irfft2(_pad_box(c0_box * grid.weight, grid, half=True), s=grid.fine_shape, workers=-1)
-    products = sfft.ifft2(_pad_box(plus_box * grid.weight, grid, half=False), workers=-1, overwrite_x=True)
+    c0_fine = sfft.irfft2(_pad_box(c0_box * grid.weight, grid, half=True), s=grid.fine_shape, workers=thread_budget())
+    products = sfft.ifft2(_pad_box(plus_box * grid.weight, grid, half=False), workers=thread_budget(), overwrite_x=True)
     products *= c0_fine
     n_zero = sfft.irfft2(_pad_box(np.abs(c0_box) ** 2 * grid.window, grid, half=True), s=grid.fine_shape,
-                         workers=-1)
+                         workers=thread_budget())
     n_zero *= grid.otf2_fine
-    n_plus = sfft.ifft2(_pad_box(np.abs(plus_box) ** 2 * grid.window, grid, half=False), workers=-1,
+    n_plus = sfft.ifft2(_pad_box(np.abs(plus_box) ** 2 * grid.window, grid, half=False), workers=thread_budget(),
                         overwrite_x=True)
     n_plus *= grid.otf2_fine
     norm = float(grid.fine_shape[0] * grid.fine_shape[1])
 
     # ρ on the integer grid (noise included, so 0 ≤ ρ ≤ 1 by Cauchy–Schwarz)
-    x_int = np.abs(sfft.fft2(products, workers=-1))
-    n_plus_int = sfft.fft2(n_plus, workers=-1).real
-    n_zero_int = sfft.fft2(n_zero, workers=-1).real
+    x_int = np.abs(sfft.fft2(products, workers=thread_budget()))
+    n_plus_int = sfft.fft2(n_plus, workers=thread_budget()).real
+    n_zero_int = sfft.fft2(n_zero, workers=thread_budget()).real
     tiny = 1e-30
     rho_int = x_int / np.sqrt(np.maximum(n_plus_int, tiny).astype(np.float64) * np.maximum(n_zero_int, tiny))
     zero_spline = _Spline(n_zero_int)
@@ -343,8 +344,8 @@ def estimate_carriers(band0: np.ndarray, side_bands: np.ndarray, optics: Optics,
     if band0.ndim != 2 or side_bands.ndim != 3 or side_bands.shape[1:] != band0.shape:
         raise ValueError(f"need band 0 (H, W) and side bands (n, H, W); got {band0.shape} and {side_bands.shape}")
     grid = _EstimationGrid.get(band0.shape, optics)
-    c0 = sfft.rfft2((band0 - np.float32(band0.mean(dtype=np.float64))) * grid.taper, workers=-1)
-    plus = sfft.fft2(side_bands * grid.taper, workers=-1)
+    c0 = sfft.rfft2((band0 - np.float32(band0.mean(dtype=np.float64))) * grid.taper, workers=thread_budget())
+    plus = sfft.fft2(side_bands * grid.taper, workers=thread_budget())
     products, overlaps, peaks, norm = _find_carriers(c0, plus, grid, optics, min_peak_ratio, "band")
     estimates = []
     for a, (ky, kx, rho, ratio) in enumerate(peaks):

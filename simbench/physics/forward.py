@@ -22,6 +22,7 @@ import scipy.fft as sfft
 from simbench.physics.fourier import crop_rfft2, pad_rfft2
 from simbench.physics.optics import otf2d
 from simbench.physics.patterns import illumination
+from simbench.physics.threads import thread_budget
 from simbench.types import Optics, StripePattern
 
 
@@ -73,12 +74,12 @@ def _forward(obj: np.ndarray, obj_pixel_size_nm: float, optics: Optics, downsamp
     else:
         products = illumination(pattern, grid, obj_pixel_size_nm, pattern_indices)
         products *= obj
-    spectrum = sfft.rfft2(products, workers=-1)
+    spectrum = sfft.rfft2(products, workers=thread_budget())
     if _band_limited(optics):
         cropped = crop_rfft2(spectrum, raw_shape, _raw_transfer(raw_shape, optics, downsample))
-        return sfft.irfft2(cropped, s=raw_shape, workers=-1)
+        return sfft.irfft2(cropped, s=raw_shape, workers=thread_budget())
     spectrum *= otf2d(grid, obj_pixel_size_nm, optics, rfft=True)
-    blurred = sfft.irfft2(spectrum, s=grid, workers=-1)
+    blurred = sfft.irfft2(spectrum, s=grid, workers=thread_budget())
     return np.ascontiguousarray(blurred[..., ::downsample, ::downsample])
 
 
@@ -97,14 +98,14 @@ def widefield_adjoint(image: np.ndarray, obj_pixel_size_nm: float, optics: Optic
     obj_shape = (image.shape[0] * downsample, image.shape[1] * downsample)
     _check_grid(obj_shape, obj_pixel_size_nm, optics, downsample)
     if _band_limited(optics):
-        spectrum = sfft.rfft2(image, workers=-1)
+        spectrum = sfft.rfft2(image, workers=thread_budget())
         spectrum *= otf2d(image.shape, optics.pixel_size_nm, optics, rfft=True)
-        return sfft.irfft2(pad_rfft2(spectrum, obj_shape), s=obj_shape, workers=-1)
+        return sfft.irfft2(pad_rfft2(spectrum, obj_shape), s=obj_shape, workers=thread_budget())
     comb = np.zeros(obj_shape, np.float32)
     comb[::downsample, ::downsample] = image
-    spectrum = sfft.rfft2(comb, workers=-1)
+    spectrum = sfft.rfft2(comb, workers=thread_budget())
     spectrum *= otf2d(obj_shape, obj_pixel_size_nm, optics, rfft=True)
-    return sfft.irfft2(spectrum, s=obj_shape, workers=-1)
+    return sfft.irfft2(spectrum, s=obj_shape, workers=thread_budget())
 
 
 def simulate_sim2d(obj: np.ndarray, obj_pixel_size_nm: float, optics: Optics,

@@ -41,7 +41,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from simbench.physics.optics3d import axial_cutoff_per_um, gaussian_sheet, lateral_cutoff_per_um, otf3d
-from simbench.physics.threads import fixed_blas_threads
+from simbench.physics.threads import fixed_blas_threads, thread_budget
 from simbench.types import HexPattern, Optics
 
 #: the light sheet's reach in units of its σ: s(5σ) = 4e-6 of the peak
@@ -377,7 +377,7 @@ def simulate_lightsheet(points_um: np.ndarray, params: LightSheetParams, pattern
         step_z = j * params.z_step_nm * 1e-3 / n_steps
         evaluate = (plane_phase * np.exp(2j * np.pi * kz * step_z)[:, None]).astype(np.complex64)
         box.place_planes(spectra[j] @ evaluate, frame_spectra[:, j])
-    frames = sfft.irfft2(frame_spectra, s=params.shape, workers=-1)
+    frames = sfft.irfft2(frame_spectra, s=params.shape, workers=thread_budget())
     return frames.reshape(n_planes * n_steps, *params.shape)
 
 
@@ -401,7 +401,7 @@ def simulate_confocal_target(points_um: np.ndarray, params: LightSheetParams) ->
     evaluate = (np.exp(2j * np.pi * np.outer(kz, z_planes - z0)) * (params.target_z_step_nm * 1e-3 / period))
     spectrum = np.zeros((n_z, height, width // 2 + 1), dtype=np.complex64)
     box.place_planes(rendered.reshape(-1, len(kz)) @ evaluate.astype(np.complex64), spectrum)
-    return sfft.irfft2(spectrum, s=(height, width), workers=-1).astype(np.float32, copy=False)
+    return sfft.irfft2(spectrum, s=(height, width), workers=thread_budget()).astype(np.float32, copy=False)
 
 
 def shot_noise(expected_photons: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -491,16 +491,16 @@ class StackOperator:
         """H x: (P, H, W) float32 from a target-grid volume."""
         if volume.shape != self.fine_shape:
             raise ValueError(f"volume shape {volume.shape} is not the target grid {self.fine_shape}")
-        spectrum = sfft.rfftn(volume, workers=-1)[self._index()]
+        spectrum = sfft.rfftn(volume, workers=thread_budget())[self._index()]
         spectrum *= self.transfer
-        return sfft.irfftn(spectrum, s=self.raw_shape, workers=-1).astype(np.float32, copy=False)
+        return sfft.irfftn(spectrum, s=self.raw_shape, workers=thread_budget()).astype(np.float32, copy=False)
 
     def adjoint(self, stack: np.ndarray) -> np.ndarray:
         """Hᵀ r: a target-grid volume (float32) from a raw-grid stack (the exact transpose)."""
         if stack.shape != self.raw_shape:
             raise ValueError(f"stack shape {stack.shape} is not the raw grid {self.raw_shape}")
-        small = sfft.rfftn(stack, workers=-1) * np.conj(self.transfer)
+        small = sfft.rfftn(stack, workers=thread_budget()) * np.conj(self.transfer)
         padded = np.zeros(self.fine_shape[:2] + (self.fine_shape[2] // 2 + 1,), dtype=np.complex64)
         padded[self._index()] = small
         scale = np.float32(np.prod(self.fine_shape) / np.prod(self.raw_shape))
-        return (sfft.irfftn(padded, s=self.fine_shape, workers=-1) * scale).astype(np.float32, copy=False)
+        return (sfft.irfftn(padded, s=self.fine_shape, workers=thread_budget()) * scale).astype(np.float32, copy=False)

@@ -19,6 +19,7 @@ import scipy.fft as sfft
 
 from simbench.physics.fourier import edge_taper, radial_freq_per_um
 from simbench.physics.optics import otf_profile
+from simbench.physics.threads import thread_budget
 from simbench.types import Optics
 
 #: Noise is measured on frequencies above this multiple of the cut-off (the OTF is 0 beyond 1;
@@ -66,7 +67,7 @@ def estimate_power_spectra(image: np.ndarray, pixel_size_nm: float, optics: Opti
     if data.ndim != 2:
         raise ValueError(f"expected a 2D image; got shape {data.shape}")
     taper = edge_taper(data.shape)
-    power = np.abs(sfft.rfft2((data - data.mean()) * taper, workers=-1)) ** 2 / float(np.mean(taper ** 2))
+    power = np.abs(sfft.rfft2((data - data.mean()) * taper, workers=thread_budget())) ** 2 / float(np.mean(taper ** 2))
     k = radial_freq_per_um(data.shape, pixel_size_nm, rfft=True) / optics.cutoff_per_um
     noise_band = power[k > NOISE_BAND_START]
     if noise_band.size < 16:
