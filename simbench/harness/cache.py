@@ -22,7 +22,6 @@ empties it; do so after editing a suite's code without bumping its version.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -34,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from simbench.harness.digest import canonical_json, sample_digest
+from simbench.harness.digest import canonical_json, json_sha256, sample_digest
 from simbench.harness.manifest import blas_kernel
 from simbench.suites.base import Suite
 from simbench.types import HexPattern, Optics, RawStack, Sample, StripePattern
@@ -62,7 +61,7 @@ def suite_key(suite: Suite, size: str, seed: int, distribution: str | None) -> s
     fields = {"format": FORMAT, "suite": suite.name, "version": suite.version,
               "options": suite.changed_options(), "size": size, "seed": seed, "distribution": distribution,
               "kernel": blas_kernel() if suite.bytes_depend_on_cpu else None}
-    return hashlib.sha256(canonical_json(fields)).hexdigest()[:24]
+    return json_sha256(fields)[:24]
 
 
 @dataclass(frozen=True)
@@ -80,8 +79,7 @@ def _checked_reference(stored: Any) -> dict[str, Any] | None:
     """The stored reference scores when their sha256 matches (else None: they are measured again)."""
     if not isinstance(stored, dict) or "scores" not in stored:
         return None
-    return stored["scores"] if hashlib.sha256(canonical_json(stored["scores"])).hexdigest() == stored.get("sha256") \
-        else None
+    return stored["scores"] if json_sha256(stored["scores"]) == stored.get("sha256") else None
 
 
 def _raw_fields(raw: RawStack) -> dict[str, Any]:
@@ -126,7 +124,7 @@ class SampleCache:
         """Write ``sample`` atomically, with its measurements and the target's reference scores by
         reference key (a failure to write only costs the saving: it is not raised)."""
         stored = None if reference is None else {
-            "scores": reference, "sha256": hashlib.sha256(canonical_json(reference)).hexdigest()}
+            "scores": reference, "sha256": json_sha256(reference)}
         fields = {"format": FORMAT, "id": sample.id, "digest": digest, "measured": measured, "reference": stored,
                   "raw": _raw_fields(sample.raw), "target_pixel_size_nm": sample.target_pixel_size_nm,
                   "target_z_step_nm": sample.target_z_step_nm, "truth": sample.truth, "meta": sample.meta}

@@ -16,6 +16,11 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_jsonable).encode()
 
 
+def json_sha256(obj: Any) -> str:
+    """sha256 (hex) of :func:`canonical_json` of ``obj``."""
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
 def jsonable(obj: Any) -> Any:
     """``obj`` as plain JSON types (dataclasses with ``to_dict``, numpy scalars and arrays converted)."""
     return json.loads(canonical_json(obj))

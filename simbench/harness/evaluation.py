@@ -7,7 +7,6 @@ the row, never raised.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from simbench.errors import InvalidOutputError, SimbenchError
-from simbench.harness.digest import canonical_json
+from simbench.harness.digest import json_sha256
 from simbench.metrics.base import Measurement, Metric, MetricConfig, ScoreInput
 from simbench.types import RawStack, Reconstruction, Sample
 
@@ -88,7 +87,7 @@ def reference_key(metrics: list[Metric], config: MetricConfig) -> str:
     """What decides :func:`reference_scores` besides the sample: the target-measuring metrics with
     their versions and the metric configuration (hex, 16 characters)."""
     measured = sorted((m.name, m.version) for m in metrics if m.on_target)
-    return hashlib.sha256(canonical_json({"metrics": measured, "config": config.to_dict()})).hexdigest()[:16]
+    return json_sha256({"metrics": measured, "config": config.to_dict()})[:16]
 
 
 def oracle_raw(raw: RawStack, truth: dict[str, Any]) -> RawStack:
