@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from simbench.physics.threads import slab_bounds, threaded_map
+
 #: Keys cubic-convolution parameter; -0.5 reproduces quadratics exactly
 #: (Keys 1981) and is what "bicubic" means in most imaging libraries.
 KEYS_A = -0.5
@@ -44,15 +46,20 @@ def upsample_bicubic(image: np.ndarray, factor: int = 2, z_factor: int = 1) -> n
 
 
 def _interpolate(image: np.ndarray, axis: int, factor: int) -> np.ndarray:
-    """Keys bicubic upsampling of float32 ``image`` by ``factor`` along ``axis`` (negative): the four
-    taps summed in order, one tap at a time (no array of all taps: 4× the output)."""
+    """Keys bicubic upsampling of float32 ``image`` (2 or more axes) by ``factor`` along ``axis``
+    (negative): the four taps summed in order, one tap at a time (no array of all taps: 4× the
+    output), in slabs across another axis on :func:`threaded_map`'s threads (the same sums)."""
     index, weights = _axis_taps(image.shape[axis], factor)
-    shape = (-1,) + (1,) * (-axis - 1)  # the weights broadcast along the axis
+    weights = [weights[:, k].reshape((-1,) + (1,) * (-axis - 1)) for k in range(index.shape[1])]  # along the axis
+    out = np.empty(image.shape[:axis] + (len(index),) + image.shape[axis:][1:], dtype=np.float32)
+    across = 1 if axis == -image.ndim else 0  # the slabs' axis
 
-    def tap(k: int) -> np.ndarray:
-        return np.take(image, index[:, k], axis=axis) * weights[:, k].reshape(shape)
+    def slab(part: tuple[int, int]) -> None:
+        window = (slice(None),) * across + (slice(*part),)
+        source, target = image[window], out[window]
+        np.multiply(np.take(source, index[:, 0], axis=axis), weights[0], out=target)
+        for k in range(1, len(weights)):
+            target += np.take(source, index[:, k], axis=axis) * weights[k]
 
-    out = tap(0)
-    for k in range(1, index.shape[1]):
-        out += tap(k)
+    threaded_map(slab, slab_bounds(image.shape[across]))
     return out

@@ -41,7 +41,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from simbench.metrics.base import Measurement, Metric, ScoreInput
-from simbench.physics.threads import thread_budget
+from simbench.physics.threads import thread_budget, threaded_map
 
 #: FWHM of a Gaussian in units of its σ: 2√(2 ln 2)
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
@@ -104,26 +104,33 @@ def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarr
     lines along ``axis`` (slabs of the volume across the first other axis); shape (n_blocks, N),
     summing to the whole profile.  Fewer blocks when there are fewer slabs.  The lines are read
     from the volume a few slabs at a time (no copy of the volume) and transformed in the volume's
-    own precision (float32 for float32 data, else float64); their powers are summed in float64."""
+    own precision (float32 for float32 data, else float64); their powers are summed in float64.
+    The blocks are worked on in parallel (:func:`threaded_map`), each summed in the same order
+    as alone: the profile does not depend on the thread count."""
     data = np.asarray(volume)
     precision = np.float32 if data.dtype == np.float32 else np.float64
     mean = data.mean(dtype=np.float64)  # a float64 scalar: the subtraction below runs in float64
     moved = np.moveaxis(data, axis, -1)
     n = moved.shape[-1]
     slabs = moved.reshape(moved.shape[0], -1, n)  # (first other axis, lines in a slab, n): a view
-    bounds = np.linspace(0, len(slabs), min(n_blocks, len(slabs)) + 1).astype(int)
-    power = np.zeros((bounds.size - 1, n + 1))  # rfft of length 2n has n + 1 frequencies
+    blocks = list(itertools.pairwise(np.linspace(0, len(slabs), min(n_blocks, len(slabs)) + 1).astype(int)))
     step = max(1, _CHUNK_VALUES // (slabs.shape[1] * n))
-    padded = np.zeros((min(step, len(slabs)), slabs.shape[1], 2 * n), dtype=precision)  # 2n: linear correlation
-    for block, (first, last) in enumerate(itertools.pairwise(bounds)):
+    workers = max(1, thread_budget() // len(blocks))  # FFT threads within each block's thread
+
+    def block_power(bounds: tuple[int, int]) -> np.ndarray:
+        first, last = bounds
+        power = np.zeros(n + 1)  # rfft of length 2n has n + 1 frequencies
+        padded = np.zeros((min(step, last - first), slabs.shape[1], 2 * n), dtype=precision)  # 2n: linear
         for start in range(first, last, step):
             lines = padded[:min(step, last - start)]
             np.subtract(slabs[start:start + len(lines)], mean, out=lines[..., :n])
-            squares = sfft.rfft(lines, axis=-1, workers=thread_budget()).view(precision)  # (re, im) pairs
+            squares = sfft.rfft(lines, axis=-1, workers=workers).view(precision)  # (re, im) pairs
             np.square(squares, out=squares)
             pairs = squares.reshape(-1, 2 * (n + 1)).sum(axis=0, dtype=np.float64)
-            power[block] += pairs.reshape(n + 1, 2).sum(axis=1)
-    correlation = sfft.irfft(power, n=2 * n, axis=-1)[:, :n]
+            power += pairs.reshape(n + 1, 2).sum(axis=1)
+        return power
+
+    correlation = sfft.irfft(np.array(threaded_map(block_power, blocks)), n=2 * n, axis=-1)[:, :n]
     return correlation / data.size
 
 

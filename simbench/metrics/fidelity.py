@@ -28,6 +28,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from simbench.metrics.base import Metric, MetricConfig, ScoreInput
+from simbench.physics.threads import slab_bounds, threaded_map
 
 #: Side of the Gaussian SSIM window (σ 1.5, truncated at 3.5σ) of Wang et al.
 SSIM_WINDOW_PX = 11
@@ -92,18 +93,21 @@ def _percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
 
 
 def _prepare_normalised(pred: np.ndarray, targ: np.ndarray, config: MetricConfig) -> tuple[np.ndarray, np.ndarray, float]:
-    """Percentile-normalise the target, least-squares fit the prediction to it (float64 copies,
-    made one after the other and worked on in place: at most two volume-sized arrays at a time)."""
+    """Percentile-normalise the target, least-squares fit the prediction to it (two float64 copies,
+    made side by side on :func:`threaded_map`'s threads and worked on in place: at most two
+    volume-sized arrays at a time)."""
     low, high = _percentiles(targ, (config.percentile_low, config.percentile_high))
     if high <= low:
         raise ValueError(
             f"target percentiles {config.percentile_low} and {config.percentile_high} are equal "
             f"({low:g}); cannot normalise a constant target")
-    targ = np.array(targ, dtype=np.float64, order="C")
-    pred = np.array(pred, dtype=np.float64, order="C")
-    for image in (targ, pred):
-        image -= low
-        image /= high - low
+
+    def normalised(image: np.ndarray) -> np.ndarray:
+        copy = np.subtract(image, low, out=np.empty(image.shape, dtype=np.float64))  # exact cast, then − low
+        copy /= high - low
+        return copy
+
+    targ, pred = threaded_map(normalised, (targ, pred))
     # Mapping the prediction with the target's (affine) normalisation first leaves
     # the fit unchanged but makes identical inputs come out bit-identical.
     scale, offset = affine_fit(pred, targ)
@@ -153,14 +157,20 @@ def support(pred: np.ndarray, targ: np.ndarray, data_range: float, config: Metri
 
 def _dilate(mask: np.ndarray, margin: int) -> np.ndarray:
     """``mask`` widened by ``margin`` voxels along every axis (a box: the maximum filter of side
-    2·margin + 1; voxels past the border add nothing), by shifted ORs along each axis."""
+    2·margin + 1; voxels past the border add nothing), by shifted ORs along each axis, in slabs
+    across another axis on :func:`threaded_map`'s threads."""
     for axis in range(mask.ndim):
         widened = mask.copy()
-        lines = np.moveaxis(mask, axis, 0)
-        out = np.moveaxis(widened, axis, 0)
-        for shift in range(1, min(margin, lines.shape[0] - 1) + 1):
-            out[shift:] |= lines[:-shift]
-            out[:-shift] |= lines[shift:]
+        across = 1 if axis == 0 else 0  # the slabs' axis (a 1D mask is one slab)
+
+        def widen(part: tuple[int, int]) -> None:
+            window = (slice(None),) * across + (slice(*part),) if mask.ndim > 1 else ()
+            lines, wider = np.moveaxis(mask[window], axis, 0), np.moveaxis(widened[window], axis, 0)
+            for shift in range(1, min(margin, lines.shape[0] - 1) + 1):
+                wider[shift:] |= lines[:-shift]
+                wider[:-shift] |= lines[shift:]
+
+        threaded_map(widen, slab_bounds(mask.shape[across] if mask.ndim > 1 else 1))
         mask = widened
     return mask
 
@@ -215,7 +225,9 @@ def structural_similarity(pred: np.ndarray, targ: np.ndarray, data_range: float,
     the window's radius from the border, and of those only ``where`` when given.  Equals
     ``skimage.metrics.structural_similarity(..., gaussian_weights=True, use_sample_covariance=False)``
     (to rounding) but works through a volume in cache-sized tiles (each read with the window's
-    radius around it), skipping tiles with nothing to average: sparse volumes cost little."""
+    radius around it), skipping tiles with nothing to average: sparse volumes cost little.  The
+    tiles run side by side on :func:`threaded_map`'s threads; their sums are added in the tiles'
+    order, so the value does not depend on the threads."""
     if min(targ.shape) < SSIM_WINDOW_PX:
         raise ValueError(f"SSIM needs every axis >= {SSIM_WINDOW_PX} px; prepared shape is {targ.shape}")
     r = _SSIM_RADIUS
@@ -224,19 +236,24 @@ def structural_similarity(pred: np.ndarray, targ: np.ndarray, data_range: float,
     if where is not None:
         counted &= where
     tile = _SSIM_TILE if targ.ndim == 3 else targ.shape
-    total, count = 0.0, 0
-    for corner in itertools.product(*(range(0, n, t) for n, t in zip(targ.shape, tile))):
-        keep = tuple(slice(c, min(c + t, n)) for c, t, n in zip(corner, tile, targ.shape))
+    corners = itertools.product(*(range(0, n, t) for n, t in zip(targ.shape, tile)))
+    keeps = [tuple(slice(c, min(c + t, n)) for c, t, n in zip(corner, tile, targ.shape)) for corner in corners]
+
+    def tile_sum(keep: tuple[slice, ...]) -> tuple[float, int]:
         mask = counted[keep]
         if not mask.any():
-            continue
+            return 0.0, 0
         # the tile and the voxels the window reaches from it (or the mirrored border)
         block = tuple(slice(max(k.start - r, 0), min(k.stop + r, n)) for k, n in zip(keep, targ.shape))
         inner = tuple(slice(k.start - b.start, k.stop - b.start) for k, b in zip(keep, block))
         values = _ssim_map(pred[block], targ[block], data_range)[inner[:-2] + inner[:-3:-1]]
         values = values[np.swapaxes(mask, -1, -2)]
-        total += float(values.sum(dtype=np.float64))
-        count += values.size
+        return float(values.sum(dtype=np.float64)), values.size
+
+    total, count = 0.0, 0
+    for part, size in threaded_map(tile_sum, keeps):
+        total += part
+        count += size
     return total / count if count else math.nan
 
 

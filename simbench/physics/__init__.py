@@ -46,9 +46,9 @@ from simbench.physics.spectra import PowerSpectra, estimate_power_spectra
 
 __all__ += ["PowerSpectra", "estimate_power_spectra"]
 # the threads one task may use (threads.py)
-from simbench.physics.threads import thread_budget
+from simbench.physics.threads import thread_budget, threaded_map
 
-__all__ += ["thread_budget"]
+__all__ += ["thread_budget", "threaded_map"]
 # pattern-parameter estimation (estimation.py)
 __all__ += ["CarrierEstimate", "StripeEstimate", "estimate_carriers", "estimate_stripes", "frames_by_pattern",
             "separation_matrix"]

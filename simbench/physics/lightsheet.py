@@ -54,6 +54,8 @@ _TABLE_DK_PER_UM = 0.004
 _CHUNK = 256
 #: box rows per block when a rendered spectrum is transposed into the rfft layout (cache-sized)
 _PLACE_ROWS = 2
+#: pixels of Poisson noise drawn at once
+_NOISE_CHUNK = 1 << 20
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 
@@ -406,8 +408,14 @@ def simulate_confocal_target(points_um: np.ndarray, params: LightSheetParams) ->
 
 def shot_noise(expected_photons: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Poisson photon counts (float32) of a noise-free stack in expected photons per pixel
-    (SCIENCE.md §4: photons per emitter, no read noise)."""
-    return rng.poisson(np.clip(expected_photons, 0.0, None)).astype(np.float32)
+    (SCIENCE.md §4: photons per emitter, no read noise).  Drawn :data:`_NOISE_CHUNK` pixels at a
+    time, in order: the same counts as one draw over the whole stack, without its float64 and
+    int64 copies."""
+    expected = np.ravel(expected_photons)
+    counts = np.empty(expected.size, dtype=np.float32)
+    for start in range(0, expected.size, _NOISE_CHUNK):
+        counts[start:start + _NOISE_CHUNK] = rng.poisson(np.clip(expected[start:start + _NOISE_CHUNK], 0.0, None))
+    return counts.reshape(np.shape(expected_photons))
 
 
 @lru_cache(maxsize=8)

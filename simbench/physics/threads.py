@@ -3,7 +3,9 @@
 The budget (:func:`thread_budget`) is what FFTs (``scipy.fft``'s ``workers``) and a method's own
 thread pool use: ``OMP_NUM_THREADS`` where it is set (worker processes set it to their share of
 the cores: ``--workers 2`` on 2 cores gives each 1, Dask's workers start with 1), else every core
-this process may use.  FFT results do not depend on the thread count, bit for bit.
+this process may use.  FFT results do not depend on the thread count, bit for bit.  The same
+budget spreads independent pieces of one computation (a metric's blocks, a simulator's independent
+steps) over threads (:func:`threaded_map`).
 
 A fixed BLAS thread count for the simulators, so that a sample's bytes do not depend on the machine:
 
@@ -18,13 +20,16 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 #: BLAS threads while simulating: the count the committed manifests (``datasets/``) were made with
 SIMULATION_BLAS_THREADS = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @functools.cache
@@ -56,3 +61,24 @@ def thread_budget() -> int:
     number, else :func:`cpu_count`."""
     budget = os.environ.get("OMP_NUM_THREADS", "").strip()
     return int(budget) if budget.isdigit() and int(budget) > 0 else cpu_count()
+
+
+def threaded_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``[function(item) for item in items]`` on up to :func:`thread_budget` threads (in the calling
+    thread when the budget or the number of items is 1), results in the items' order: a sum over
+    them is the same, bit for bit, whatever the budget.  Worth it only for work that releases the
+    GIL (NumPy's array loops and random draws, ``scipy.fft``)."""
+    items = list(items)
+    threads = min(thread_budget(), len(items))
+    if threads <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(threads, thread_name_prefix="simbench-map") as pool:
+        return list(pool.map(function, items))
+
+
+def slab_bounds(n: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of :func:`thread_budget` contiguous, near-equal ranges covering ``0 … n``
+    (fewer when ``n`` is smaller): the slabs one array is split into for :func:`threaded_map`."""
+    parts = max(1, min(thread_budget(), n))
+    edges = [n * i // parts for i in range(parts + 1)]
+    return list(zip(edges[:-1], edges[1:]))

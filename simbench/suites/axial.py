@@ -67,7 +67,13 @@ def light_sheet_sample(sample_id: str, points_um: np.ndarray, rng: np.random.Gen
     ``rng`` draws the true pattern (angle, phases, frequency jitter); ``noise_rng`` (default
     ``rng``) the Poisson noise.  ``meta`` gains the point count and the photon level.
     """
-    from simbench.physics import LightSheetParams, shot_noise, simulate_confocal_target, simulate_lightsheet
+    from simbench.physics import (
+        LightSheetParams,
+        shot_noise,
+        simulate_confocal_target,
+        simulate_lightsheet,
+        threaded_map,
+    )
 
     params = LightSheetParams()
     if not photons_per_emitter > 0:
@@ -78,11 +84,14 @@ def light_sheet_sample(sample_id: str, points_um: np.ndarray, rng: np.random.Gen
     true = type(true)(frequency_per_um=float(frequency), angle_rad=true.angle_rad,
                       phase_offsets_rad=true.phase_offsets_rad, sheet_fwhm_nm=true.sheet_fwhm_nm)
     expected = simulate_lightsheet(points_um, params, true, photons_per_emitter)
-    frames = shot_noise(expected, rng if noise_rng is None else noise_rng)
+    # the noise draws (NumPy's random loops) run beside the target's transforms: neither waits for the other
+    frames, target = threaded_map(lambda make: make(), (
+        lambda: shot_noise(expected, rng if noise_rng is None else noise_rng),
+        lambda: simulate_confocal_target(points_um, params)))
     raw = RawStack(frames=frames, optics=params.optics, pattern=params.nominal_pattern(),
                    frame_patterns=tuple(range(params.n_steps)) * params.n_planes, modality=MODALITY_LSSIM3D,
                    z_step_nm=params.z_step_nm)
-    return Sample(id=sample_id, raw=raw, target=simulate_confocal_target(points_um, params),
+    return Sample(id=sample_id, raw=raw, target=target,
                   target_pixel_size_nm=params.target_pixel_size_nm, truth={"pattern": true.to_dict()},
                   meta={**meta, "n_points": len(points_um), "photons_per_emitter": photons_per_emitter},
                   target_z_step_nm=params.target_z_step_nm)
