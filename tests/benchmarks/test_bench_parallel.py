@@ -13,6 +13,9 @@ run did one thing at a time): the pool ≥ 1.7× the one-at-a-time throughput; D
 the pool.  The pool's gain over the default is reported too: making samples ahead already keeps
 part of the second core busy.
 
+Scaling: the same work through ``--workers N`` for N = 1, 2, 4, 8, 16, as far as the machine's
+cores go (1 and 2 here; the 16-core device machine gives the whole row).
+
 The cache: ``widefield`` on the same samples with an empty cache (generate, store, reconstruct,
 score) and then with it warm (read and verify, reconstruct, score), both one task at a time and
 with the next sample made (or read) meanwhile.  Goal: warm ≥ 3× faster (one at a time); the
@@ -33,10 +36,13 @@ import pytest
 
 from simbench.harness import executors
 from simbench.harness.allocator import keep_large_blocks
+from simbench.physics.threads import cpu_count
 from simbench.harness.tasks import Job, Task, Worker
 from simbench.metrics.base import MetricConfig
 from simbench.plugin.manager import PluginManager
 
+#: worker counts of the scaling report (those up to the machine's cores) and its tasks per worker
+SCALING_WORKERS, TASKS_PER_WORKER = (1, 2, 4, 8, 16), 12
 N_TASKS = 36  # enough for a few seconds per executor: 12 tasks (about 1 s) gave ratios 20 % apart between runs
 POOL_GOAL, DASK_TOLERANCE, CACHE_GOAL = 1.7, 0.15, 3.0
 
@@ -105,6 +111,29 @@ def test_workers_and_dask_throughput(benchmark, registry):
         warnings.warn(f"--workers 2 gives {pool_speedup:.2f}x the serial throughput (goal >= {POOL_GOAL}x)")
     if dask_vs_pool > 1 + DASK_TOLERANCE:
         warnings.warn(f"Dask takes {dask_vs_pool:.2f}x the pool's time (goal <= {1 + DASK_TOLERANCE:.2f}x)")
+
+
+def test_scaling_with_workers(benchmark, registry):
+    """Throughput of ``--workers N`` for N in :data:`SCALING_WORKERS` up to this machine's cores, each a
+    fresh pool (each worker with its share of the cores' threads) warmed up first, on
+    ``TASKS_PER_WORKER`` tasks per worker of the largest pool (the same tasks for every N): the
+    scaling report for a machine with more cores than this one."""
+    counts = [n for n in SCALING_WORKERS if n <= cpu_count()]
+    tasks = range(TASKS_PER_WORKER * counts[-1])
+    seconds: dict[int, float] = {}
+
+    def measure() -> None:
+        for n in counts:
+            with executors.ProcessPool(n) as pool:
+                seconds[n] = seconds_for(pool, registry, "wiener", tasks)
+
+    benchmark.pedantic(measure, rounds=1, iterations=1)
+    speedup = {n: seconds[counts[0]] / seconds[n] for n in counts}
+    benchmark.extra_info.update(tasks=len(tasks), cores=cpu_count(),
+                                **{f"workers_{n}_tasks_per_s": len(tasks) / seconds[n] for n in counts})
+    print(f"\n{len(tasks)} wiener tasks on static full, {cpu_count()} cores: " + ", ".join(
+        f"{n} worker{'s' * (n > 1)} {len(tasks) / seconds[n]:.1f} tasks/s ({speedup[n]:.2f}x, "
+        f"{speedup[n] / n:.0%} of linear)" for n in counts))
 
 
 def test_warm_cache_speedup(benchmark, registry, tmp_path):
