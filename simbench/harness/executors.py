@@ -194,15 +194,27 @@ class DaskCluster(Executor):
                                   "distributed.worker.daemon": False,
                                   # the statistical profiler samples every worker thread's stack every
                                   # 10 ms for the dashboard we do not start: 10-15 % of a wiener task
-                                  "distributed.worker.profile.enabled": False}):
+                                  "distributed.worker.profile.enabled": False,
+                                  # its event-loop tick (every 20 ms), system and memory monitors (every
+                                  # 0.5 and 0.1 s) in every worker, nanny and the scheduler, all sharing
+                                  # the cores with the tasks: a few % of a short task
+                                  "distributed.admin.tick.interval": "1s",
+                                  "distributed.admin.system-monitor.interval": "5s",
+                                  "distributed.admin.system-monitor.disk": False,
+                                  "distributed.worker.memory.monitor-interval": "1s",
+                                  # tasks go to a worker as soon as they are submitted (see slots below)
+                                  "distributed.scheduler.worker-saturation": float("inf")}):
                 self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                             dashboard_address=None)
             self.client = Client(self.cluster)
         workers_info = self.client.scheduler_info()["workers"].values()
-        self.slots = max(1, sum(w.get("nthreads", 1) for w in workers_info))
+        threads = max(1, sum(w.get("nthreads", 1) for w in workers_info))
+        # two tasks per worker thread: the next one already waits on the worker when one ends, not
+        # a scheduler round trip away (about 14 ms a task on a loaded 2-core machine)
+        self.slots = 2 * threads
         self.gpus = sum(w.get("resources", {}).get(GPU_RESOURCE, 0) for w in workers_info)
         where = address or f"a local cluster of {len(workers_info)} processes"
-        self.description = f"on Dask, {where} ({self.slots} threads, {self.gpus:g} GPUs)"
+        self.description = f"on Dask, {where} ({threads} threads, {self.gpus:g} GPUs)"
 
     def submit(self, task: Task) -> Future[TaskResult]:
         accelerated = any(getattr(self.registry.method(name), "accelerated", False) for name in task.methods)
