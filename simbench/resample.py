@@ -61,5 +61,5 @@ def _interpolate(image: np.ndarray, axis: int, factor: int) -> np.ndarray:
         for k in range(1, len(weights)):
             target += np.take(source, index[:, k], axis=axis) * weights[k]
 
-    threaded_map(slab, slab_bounds(image.shape[across]))
+    threaded_map(slab, slab_bounds(image.shape[across], values=out.size), values=out.size)
     return out

@@ -7,14 +7,16 @@ import threading
 import numpy as np
 import pytest
 
-from simbench.physics.threads import slab_bounds, threaded_map
+from simbench.physics import threads
+from simbench.physics.threads import THREADED_MIN_VALUES, slab_bounds, threaded_map
 
 
 @pytest.mark.parametrize("n, budget", [(0, 2), (1, 4), (5, 2), (7, 3), (120, 16), (3, 1)])
 def test_slabs_cover_the_range_in_order(monkeypatch, n, budget):
     monkeypatch.setenv("OMP_NUM_THREADS", str(budget))
-    slabs = slab_bounds(n)
+    slabs = slab_bounds(n, values=THREADED_MIN_VALUES)
     assert slabs[0][0] == 0 and slabs[-1][1] == n and len(slabs) == max(1, min(budget, n))
+    assert slab_bounds(n, values=THREADED_MIN_VALUES - 1) == [(0, n)]  # no threads: one slab
     assert all(stop == start for (_, stop), (start, _) in zip(slabs, slabs[1:]))
     assert max(b - a for a, b in slabs) - min(b - a for a, b in slabs) <= 1
 
@@ -26,12 +28,15 @@ def test_threaded_map_keeps_the_order_and_uses_the_budget(monkeypatch):
         seen.add(threading.current_thread().name)
         return i * i
 
+    large = THREADED_MIN_VALUES
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert threaded_map(work, range(6)) == [0, 1, 4, 9, 16, 25]
+    assert threaded_map(work, range(6), values=large) == [0, 1, 4, 9, 16, 25]
     assert seen == {threading.current_thread().name}  # a budget of 1 runs in the calling thread
-    seen.clear()
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert threaded_map(work, range(6)) == [0, 1, 4, 9, 16, 25]
+    assert threaded_map(work, range(6), values=large - 1) == [0, 1, 4, 9, 16, 25]
+    assert seen == {threading.current_thread().name}  # so does small work: threads cost more than they save
+    seen.clear()
+    assert threaded_map(work, range(6), values=large) == [0, 1, 4, 9, 16, 25]
     assert seen and all(name.startswith("simbench-map") for name in seen)
 
 
@@ -66,6 +71,7 @@ def test_threaded_computations_do_not_depend_on_the_budget(monkeypatch):
     from simbench.metrics import acf
     from simbench.physics import lightsheet
 
+    monkeypatch.setattr(threads, "THREADED_MIN_VALUES", 0)  # small arrays on threads too
     monkeypatch.setattr(acf, "_CHUNK_VALUES", 2 * 36 * 40)
     monkeypatch.setattr(lightsheet, "_NOISE_CHUNK", 1000)
     digests = set()

@@ -130,7 +130,8 @@ def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarr
             power += pairs.reshape(n + 1, 2).sum(axis=1)
         return power
 
-    correlation = sfft.irfft(np.array(threaded_map(block_power, blocks)), n=2 * n, axis=-1)[:, :n]
+    powers = threaded_map(block_power, blocks, values=data.size)
+    correlation = sfft.irfft(np.array(powers), n=2 * n, axis=-1)[:, :n]
     return correlation / data.size
 
 

@@ -107,7 +107,7 @@ def _prepare_normalised(pred: np.ndarray, targ: np.ndarray, config: MetricConfig
         copy /= high - low
         return copy
 
-    targ, pred = threaded_map(normalised, (targ, pred))
+    targ, pred = threaded_map(normalised, (targ, pred), values=2 * targ.size)
     # Mapping the prediction with the target's (affine) normalisation first leaves
     # the fit unchanged but makes identical inputs come out bit-identical.
     scale, offset = affine_fit(pred, targ)
@@ -170,7 +170,8 @@ def _dilate(mask: np.ndarray, margin: int) -> np.ndarray:
                 wider[shift:] |= lines[:-shift]
                 wider[:-shift] |= lines[shift:]
 
-        threaded_map(widen, slab_bounds(mask.shape[across] if mask.ndim > 1 else 1))
+        slabs = slab_bounds(mask.shape[across] if mask.ndim > 1 else 1, values=mask.size)
+        threaded_map(widen, slabs, values=mask.size)
         mask = widened
     return mask
 
@@ -251,7 +252,7 @@ def structural_similarity(pred: np.ndarray, targ: np.ndarray, data_range: float,
         return float(values.sum(dtype=np.float64)), values.size
 
     total, count = 0.0, 0
-    for part, size in threaded_map(tile_sum, keeps):
+    for part, size in threaded_map(tile_sum, keeps, values=targ.size):
         total += part
         count += size
     return total / count if count else math.nan

@@ -87,7 +87,7 @@ def light_sheet_sample(sample_id: str, points_um: np.ndarray, rng: np.random.Gen
     # the noise draws (NumPy's random loops) run beside the target's transforms: neither waits for the other
     frames, target = threaded_map(lambda make: make(), (
         lambda: shot_noise(expected, rng if noise_rng is None else noise_rng),
-        lambda: simulate_confocal_target(points_um, params)))
+        lambda: simulate_confocal_target(points_um, params)), values=expected.size)
     raw = RawStack(frames=frames, optics=params.optics, pattern=params.nominal_pattern(),
                    frame_patterns=tuple(range(params.n_steps)) * params.n_planes, modality=MODALITY_LSSIM3D,
                    z_step_nm=params.z_step_nm)
