@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simbench.physics.threads import slab_bounds, threaded_map
+from simbench.physics.threads import threaded_slabs
 
 #: Keys cubic-convolution parameter; -0.5 reproduces quadratics exactly
 #: (Keys 1981) and is what "bicubic" means in most imaging libraries.
@@ -48,7 +48,7 @@ def upsample_bicubic(image: np.ndarray, factor: int = 2, z_factor: int = 1) -> n
 def _interpolate(image: np.ndarray, axis: int, factor: int) -> np.ndarray:
     """Keys bicubic upsampling of float32 ``image`` (2 or more axes) by ``factor`` along ``axis``
     (negative): the four taps summed in order, one tap at a time (no array of all taps: 4× the
-    output), in slabs across another axis on :func:`threaded_map`'s threads (the same sums)."""
+    output), in slabs across another axis on :func:`threaded_slabs`' threads (the same sums)."""
     index, weights = _axis_taps(image.shape[axis], factor)
     weights = [weights[:, k].reshape((-1,) + (1,) * (-axis - 1)) for k in range(index.shape[1])]  # along the axis
     out = np.empty(image.shape[:axis] + (len(index),) + image.shape[axis:][1:], dtype=np.float32)
@@ -61,5 +61,5 @@ def _interpolate(image: np.ndarray, axis: int, factor: int) -> np.ndarray:
         for k in range(1, len(weights)):
             target += np.take(source, index[:, k], axis=axis) * weights[k]
 
-    threaded_map(slab, slab_bounds(image.shape[across], values=out.size), values=out.size)
+    threaded_slabs(slab, image.shape[across], values=out.size)
     return out

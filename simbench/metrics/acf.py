@@ -41,7 +41,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from simbench.metrics.base import Measurement, Metric, ScoreInput
-from simbench.physics.threads import thread_budget, threaded_map
+from simbench.physics.threads import map_threads, thread_budget, threaded_map
 
 #: FWHM of a Gaussian in units of its σ: 2√(2 ln 2)
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
@@ -115,7 +115,7 @@ def acf_block_profiles(volume: np.ndarray, axis: int, n_blocks: int) -> np.ndarr
     slabs = moved.reshape(moved.shape[0], -1, n)  # (first other axis, lines in a slab, n): a view
     blocks = list(itertools.pairwise(np.linspace(0, len(slabs), min(n_blocks, len(slabs)) + 1).astype(int)))
     step = max(1, _CHUNK_VALUES // (slabs.shape[1] * n))
-    workers = max(1, thread_budget() // len(blocks))  # FFT threads within each block's thread
+    workers = max(1, thread_budget() // map_threads(len(blocks), values=data.size))  # FFT threads per block thread
 
     def block_power(bounds: tuple[int, int]) -> np.ndarray:
         first, last = bounds

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from simbench.metrics.base import Metric, MetricConfig, ScoreInput
-from simbench.physics.threads import slab_bounds, threaded_map
+from simbench.physics.threads import threaded_map, threaded_slabs
 
 #: Side of the Gaussian SSIM window (σ 1.5, truncated at 3.5σ) of Wang et al.
 SSIM_WINDOW_PX = 11
@@ -158,7 +158,7 @@ def support(pred: np.ndarray, targ: np.ndarray, data_range: float, config: Metri
 def _dilate(mask: np.ndarray, margin: int) -> np.ndarray:
     """``mask`` widened by ``margin`` voxels along every axis (a box: the maximum filter of side
     2·margin + 1; voxels past the border add nothing), by shifted ORs along each axis, in slabs
-    across another axis on :func:`threaded_map`'s threads."""
+    across another axis on :func:`threaded_slabs`' threads."""
     for axis in range(mask.ndim):
         widened = mask.copy()
         across = 1 if axis == 0 else 0  # the slabs' axis (a 1D mask is one slab)
@@ -170,8 +170,7 @@ def _dilate(mask: np.ndarray, margin: int) -> np.ndarray:
                 wider[shift:] |= lines[:-shift]
                 wider[:-shift] |= lines[shift:]
 
-        slabs = slab_bounds(mask.shape[across] if mask.ndim > 1 else 1, values=mask.size)
-        threaded_map(widen, slabs, values=mask.size)
+        threaded_slabs(widen, mask.shape[across] if mask.ndim > 1 else 1, values=mask.size)
         mask = widened
     return mask
 

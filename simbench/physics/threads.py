@@ -67,15 +67,20 @@ def thread_budget() -> int:
     return int(budget) if budget.isdigit() and int(budget) > 0 else cpu_count()
 
 
+def map_threads(items: int, *, values: int) -> int:
+    """Threads :func:`threaded_map` starts for ``items`` pieces of work on ``values`` array values in
+    all: up to :func:`thread_budget`, none (1: the calling thread) below :data:`THREADED_MIN_VALUES`."""
+    return max(1, min(thread_budget(), items)) if values >= THREADED_MIN_VALUES else 1
+
+
 def threaded_map(function: Callable[[T], R], items: Iterable[T], *, values: int) -> list[R]:
-    """``[function(item) for item in items]`` on up to :func:`thread_budget` threads, results in the
-    items' order: a sum over them is the same, bit for bit, whatever the budget.  ``values``: how
-    many array values the whole map works on; below :data:`THREADED_MIN_VALUES` (or with a budget
-    or a single item of 1) it runs in the calling thread.  Worth it only for work that releases
-    the GIL (NumPy's array loops and random draws, ``scipy.fft``, ``scipy.ndimage``'s filters)."""
+    """``[function(item) for item in items]`` on :func:`map_threads` threads, results in the items'
+    order: a sum over them is the same, bit for bit, whatever the budget.  ``values``: how many
+    array values the whole map works on.  Worth it only for work that releases the GIL (NumPy's
+    array loops and random draws, ``scipy.fft``, ``scipy.ndimage``'s filters)."""
     items = list(items)
-    threads = min(thread_budget(), len(items)) if values >= THREADED_MIN_VALUES else 1
-    if threads <= 1:
+    threads = map_threads(len(items), values=values)
+    if threads == 1:
         return [function(item) for item in items]
     with ThreadPoolExecutor(threads, thread_name_prefix="simbench-map") as pool:
         return list(pool.map(function, items))
@@ -83,8 +88,14 @@ def threaded_map(function: Callable[[T], R], items: Iterable[T], *, values: int)
 
 def slab_bounds(n: int, *, values: int) -> list[tuple[int, int]]:
     """``(start, stop)`` of contiguous, near-equal ranges covering ``0 … n``, one per thread that
-    :func:`threaded_map` would start for work on ``values`` array values (fewer when ``n`` is smaller,
-    a single range when it would start none): the slabs one array is split into for it."""
-    parts = max(1, min(thread_budget(), n)) if values >= THREADED_MIN_VALUES else 1
+    :func:`threaded_map` would start for work on ``values`` array values (a single range when it
+    would start none): the slabs one array is split into for it."""
+    parts = map_threads(n, values=values)
     edges = [n * i // parts for i in range(parts + 1)]
     return list(zip(edges[:-1], edges[1:]))
+
+
+def threaded_slabs(function: Callable[[tuple[int, int]], Any], n: int, *, values: int) -> None:
+    """``function((start, stop))`` for the :func:`slab_bounds` of an axis of length ``n``, on
+    :func:`threaded_map`'s threads (for work that writes its slab of an output in place)."""
+    threaded_map(function, slab_bounds(n, values=values), values=values)

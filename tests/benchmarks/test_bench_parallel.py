@@ -36,9 +36,9 @@ import pytest
 
 from simbench.harness import executors
 from simbench.harness.allocator import keep_large_blocks
-from simbench.physics.threads import cpu_count
 from simbench.harness.tasks import Job, Task, Worker
 from simbench.metrics.base import MetricConfig
+from simbench.physics.threads import cpu_count
 from simbench.plugin.manager import PluginManager
 
 #: worker counts of the scaling report (those up to the machine's cores) and its tasks per worker
