@@ -14,6 +14,9 @@ from simbench import LearnedMethod, TrainingRecipe, hookimpl
 class MLSIM(LearnedMethod):
     name = "mlsim"
     description = "RCAN over the 9 raw frames (ML-SIM), ×2 pixel shuffle; fixed pattern order."
+    #: 2: the output is made consistent with the raw frames' widefield image inside the passband
+    version = "2"
+    data_consistency = True
     #: SCIENCE.md §3 states no loss for the RCAN comparison: the recipe of vsrsim and rbpn (L1, Adam
     #: 1e-4, multistep halving), so that the three differ only in architecture
     recipe = TrainingRecipe(loss="l1", learning_rate=1e-4)

@@ -23,6 +23,9 @@ TVL1 = {"num_warp": 2, "num_iter": 10}
 class RBPN(LearnedMethod):
     name = "rbpn"
     description = "Recurrent back-projection network (RBPN) with TV-L1 flow to the centre frame, ×2."
+    #: 2: the output is made consistent with the raw frames' widefield image inside the passband
+    version = "2"
+    data_consistency = True
     #: L1 loss, Adam 1e-4, multistep halving (SCIENCE.md §3)
     recipe = TrainingRecipe(loss="l1", learning_rate=1e-4)
     weights_package = "simbench_plugins.weights"

@@ -16,6 +16,9 @@ class VSRSIM(LearnedMethod):
     name = "vsrsim"
     description = "VSR-SIM vision transformer (3D shifted windows + channel attention), ×2; any pattern order."
     accepts_any_pattern_order = True
+    #: 2: the output is made consistent with the raw frames' widefield image inside the passband
+    version = "2"
+    data_consistency = True
     #: L1 loss, Adam 1e-4, multistep halving (SCIENCE.md §3)
     recipe = TrainingRecipe(loss="l1", learning_rate=1e-4)
     weights_package = "simbench_plugins.weights"
@@ -57,6 +60,9 @@ class VSRSIMShiftAveraged(VSRSIM):
     weights_of = "vsrsim"
     #: vsrsim's lateral patch, raw pixels (its token period)
     shift_average_px = 4
+    #: the network's averaged output alone, as before data consistency existed (its rows stay valid)
+    version = "1"
+    data_consistency = False
 
 
 @hookimpl

@@ -101,6 +101,9 @@ class LearnedMethod(Method):
     #: when > 0, the reconstruction is the mean over the input moved by every multiple of half a raw
     #: pixel below this period ((2·period)² passes; :func:`simbench.learn.shifts.shift_average`)
     shift_average_px: ClassVar[int] = 0
+    #: when True (2D SIM), the output is made consistent with the widefield image of its raw frames inside
+    #: the detection passband, as far as the frames show a still scene (:mod:`simbench.learn.data_consistency`)
+    data_consistency: ClassVar[bool] = False
 
     @classmethod
     @abc.abstractmethod
@@ -200,10 +203,19 @@ class LearnedMethod(Method):
         model, info = self.load()
         device = next(model.parameters()).device
         inputs = self.network_input(raw)
-        if not self.shift_average_px:
-            return Reconstruction(self.infer(model, inputs, device), {"weights": info})
-        from simbench.learn.data import SCALE
-        from simbench.learn.shifts import shift_average
+        facts: dict[str, Any] = {"weights": info}
+        if self.shift_average_px:
+            from simbench.learn.data import SCALE
+            from simbench.learn.shifts import shift_average
 
-        image = shift_average(lambda moved: self.infer(model, moved, device), inputs, self.shift_average_px, SCALE)
-        return Reconstruction(image, {"weights": info, "shift_average_px": self.shift_average_px})
+            image = shift_average(lambda moved: self.infer(model, moved, device), inputs, self.shift_average_px,
+                                  SCALE)
+            facts["shift_average_px"] = self.shift_average_px
+        else:
+            image = self.infer(model, inputs, device)
+        if self.data_consistency:
+            from simbench.learn.data_consistency import make_consistent
+
+            image, facts["data_consistency"] = make_consistent(image, raw.frames, raw.frame_patterns, raw.optics,
+                                                               len(raw.pattern.angles_rad))
+        return Reconstruction(image, facts)
