@@ -6,7 +6,8 @@ frame on a CPU).
 
 One reconstruction = the full method path on a 9 × 256² raw stack → 512²:
 normalisation, the method's input preparation (TV-L1 flow for rbpn), tiled
-batched inference (128² tiles, 32 px overlap) and blending.  Weights are
+batched inference (128² tiles, 32 px overlap), blending and the data-consistency
+step (about 8 ms at 512² on one loaded core).  Weights are
 random (speed does not depend on their values).  Peak memory is the growth of
 the process's peak resident set (Linux ``VmHWM``, reset through
 ``/proc/self/clear_refs``) over its resident set before the last round, with
