@@ -18,8 +18,9 @@ instant: ``ε = KAPPA · r``, where r is the disagreement of the three per-angle
 means (3 frames each, so each is a widefield image too) below 0.8 k_c, relative
 to the power of their mean there.  Noise and motion both make them disagree: on
 a still scene r is 1e-4–5e-4 (ε ≈ 0.01–0.05: the data rule where OTF > 0.2); on
-a moving one it is 0.01–1.5 (ε ≥ 1: the network's output is kept almost
-unchanged, since the mean of 9 moving frames is not the centre frame).  ``KAPPA``
+a moving one it is 0.007–1.5 (ε ≥ 0.7; from r ≈ 0.1, typical of the medium
+regime, the network's output is kept almost unchanged, since the mean of 9
+moving frames is not the centre frame).  ``KAPPA``
 takes the network's passband error as 1 % of the signal power; it was chosen on
 held-out train-pool samples of the motion regimes (vsrsim, 10 each; PSNR gain
 with κ = 10 / 30 / 100: static +2.0 / +2.0 / +1.8 dB, medium +0.09 / +0.11 /
