@@ -80,6 +80,14 @@ def test_an_output_that_anticorrelates_with_the_frames_is_left_alone(sample):
     assert result is output and facts["epsilon"] is None
 
 
+def test_frames_without_structure_leave_the_output_alone_and_record_no_numbers(sample):
+    """Uniform frames have no passband signal to compare the angles by (r undefined): nothing to trust."""
+    raw = sample.raw
+    output = _wrong(sample.target)
+    result, facts = make_consistent(output, np.ones_like(raw.frames), raw.frame_patterns, raw.optics)
+    assert result is output and facts == {"disagreement": None, "epsilon": None}
+
+
 def test_an_output_off_the_frames_grid_is_refused(sample):
     raw = sample.raw
     with pytest.raises(ValueError, match="multiple of the frames' grid"):

@@ -77,8 +77,9 @@ def make_consistent(output: np.ndarray, frames: np.ndarray, frame_patterns: tupl
                     n_angles: int = 3, kappa: float = KAPPA) -> tuple[np.ndarray, dict[str, Any]]:
     """``output`` (s·h, s·w) for the raw ``frames`` (9, h, w) made consistent with their widefield image
     (module docstring); returns it (float32) and facts for the record: ``disagreement`` r and ``epsilon``.
-    The output is returned unchanged (``epsilon`` None) when it does not correlate positively with the
-    widefield image in the passband, where no scale maps one onto the other."""
+    The output is returned unchanged (``epsilon`` None) when the frames carry no structure in the passband
+    (r undefined, then None too) or when the output does not correlate positively with the widefield image
+    there, where no scale maps one onto the other."""
     height, width = frames.shape[-2:]
     scale = output.shape[0] // height
     if output.shape != (scale * height, scale * width):
@@ -86,6 +87,8 @@ def make_consistent(output: np.ndarray, frames: np.ndarray, frame_patterns: tupl
     workers = thread_budget()
     spectra = sfft.rfft2(angle_means(frames, frame_patterns, n_angles), workers=workers)
     r = disagreement(spectra, (height, width), optics)
+    if not np.isfinite(r):
+        return output, {"disagreement": None, "epsilon": None}
     # floored so that a noise-free still scene (r = 0) keeps the output where the OTF vanishes
     epsilon = max(kappa * r, MIN_EPSILON)
     facts: dict[str, Any] = {"disagreement": r, "epsilon": epsilon}
@@ -97,7 +100,7 @@ def make_consistent(output: np.ndarray, frames: np.ndarray, frame_patterns: tupl
     fit[0, 0] = False
     predicted = otf[fit] * estimate[fit]
     gain = float(np.real(np.vdot(predicted, measured[fit]))) / max(float(np.vdot(predicted, predicted).real), 1e-300)
-    if not np.isfinite(epsilon) or not np.isfinite(gain) or gain <= 0:
+    if not np.isfinite(gain) or gain <= 0:
         return output, {**facts, "epsilon": None}
     measured /= gain
     measured[0, 0] = estimate[0, 0]
