@@ -3,6 +3,8 @@ scene's output takes the frames' widefield image deconvolved, outside it keeps t
 trusted far less; the output keeps its units."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -35,7 +37,7 @@ def _wrong(target: np.ndarray) -> np.ndarray:
 def test_a_still_scene_takes_its_passband_from_the_frames_and_keeps_the_rest(sample, clean_frames):
     raw = sample.raw
     output = _wrong(sample.target)
-    result, facts = make_consistent(output, clean_frames, raw.frame_patterns, raw.optics)
+    result, facts = make_consistent(output, dataclasses.replace(raw, frames=clean_frames))
     assert facts["epsilon"] == MIN_EPSILON and facts["disagreement"] < 1e-10
     otf = otf2d(output.shape, sample.target_pixel_size_nm, raw.optics)
     spectrum, truth, before = (np.fft.fft2(x.astype(np.float64)) for x in (result, sample.target, output))
@@ -53,8 +55,8 @@ def test_a_still_scene_takes_its_passband_from_the_frames_and_keeps_the_rest(sam
 def test_the_step_keeps_the_outputs_units(sample):
     raw = sample.raw
     output = _wrong(sample.target)
-    result = make_consistent(output, raw.frames, raw.frame_patterns, raw.optics)[0]
-    rescaled = make_consistent(3.0 * output - 7.0, raw.frames, raw.frame_patterns, raw.optics)[0]
+    result = make_consistent(output, raw)[0]
+    rescaled = make_consistent(3.0 * output - 7.0, raw)[0]
     assert np.allclose(rescaled, 3.0 * result - 7.0, rtol=0, atol=1e-4 * np.ptp(result) * 3.0)
     assert result.mean() == pytest.approx(output.mean(), rel=1e-5)
 
@@ -63,12 +65,11 @@ def test_noise_and_motion_set_how_far_the_frames_are_trusted(sample):
     """Noisy still frames: r of order 1e-4, the data rule the passband.  Moving frames (motion/fast): the per-angle
     means disagree (r > 1e-2), ε = κ·r > 1, and the output is kept almost unchanged."""
     raw = sample.raw
-    still = make_consistent(_wrong(sample.target), raw.frames, raw.frame_patterns, raw.optics)[1]
+    still = make_consistent(_wrong(sample.target), raw)[1]
     assert 1e-5 < still["disagreement"] < 1e-3 and still["epsilon"] == pytest.approx(KAPPA * still["disagreement"])
     moving = PluginManager(strict=False).load().suite("motion/fast").make_sample(0, "quick", 0)
-    frames = moving.raw.frames
     output = _wrong(moving.target)
-    result, facts = make_consistent(output, frames, moving.raw.frame_patterns, moving.raw.optics)
+    result, facts = make_consistent(output, moving.raw)
     assert facts["disagreement"] > 1e-2 and facts["epsilon"] > 1.0
     assert np.std(result - output) < 0.1 * np.std(output)
 
@@ -76,7 +77,7 @@ def test_noise_and_motion_set_how_far_the_frames_are_trusted(sample):
 def test_an_output_that_anticorrelates_with_the_frames_is_left_alone(sample):
     raw = sample.raw
     output = -sample.target
-    result, facts = make_consistent(output, raw.frames, raw.frame_patterns, raw.optics)
+    result, facts = make_consistent(output, raw)
     assert result is output and facts["epsilon"] is None
 
 
@@ -84,11 +85,11 @@ def test_frames_without_structure_leave_the_output_alone_and_record_no_numbers(s
     """Uniform frames have no passband signal to compare the angles by (r undefined): nothing to trust."""
     raw = sample.raw
     output = _wrong(sample.target)
-    result, facts = make_consistent(output, np.ones_like(raw.frames), raw.frame_patterns, raw.optics)
+    result, facts = make_consistent(output, dataclasses.replace(raw, frames=np.ones_like(raw.frames)))
     assert result is output and facts == {"disagreement": None, "epsilon": None}
 
 
 def test_an_output_off_the_frames_grid_is_refused(sample):
     raw = sample.raw
     with pytest.raises(ValueError, match="multiple of the frames' grid"):
-        make_consistent(np.zeros((100, 90), np.float32), raw.frames, raw.frame_patterns, raw.optics)
+        make_consistent(np.zeros((100, 90), np.float32), raw)

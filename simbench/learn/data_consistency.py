@@ -42,7 +42,7 @@ from simbench.learn.data import canonical_order
 from simbench.physics.fourier import pad_rfft2, radial_freq_per_um
 from simbench.physics.optics import otf2d
 from simbench.physics.threads import thread_budget
-from simbench.types import Optics
+from simbench.types import Optics, RawStack
 
 #: ε per unit of the per-angle disagreement r (the network's passband error taken as 1 % of the signal)
 KAPPA = 100.0
@@ -73,26 +73,27 @@ def disagreement(spectra: np.ndarray, shape: tuple[int, int], optics: Optics) ->
     return deviation / signal if signal > 0 else float("inf")
 
 
-def make_consistent(output: np.ndarray, frames: np.ndarray, frame_patterns: tuple[int, ...], optics: Optics,
-                    n_angles: int = 3, kappa: float = KAPPA) -> tuple[np.ndarray, dict[str, Any]]:
-    """``output`` (s·h, s·w) for the raw ``frames`` (9, h, w) made consistent with their widefield image
-    (module docstring); returns it (float32) and facts for the record: ``disagreement`` r and ``epsilon``.
+def make_consistent(output: np.ndarray, raw: RawStack, kappa: float = KAPPA) -> tuple[np.ndarray, dict[str, Any]]:
+    """``output`` (s·h, s·w) for the 2D SIM stack ``raw`` (frames (9, h, w)) made consistent with its
+    widefield image (module docstring); returns it (float32) and facts for the record: ``disagreement`` r
+    and ``epsilon``.
     The output is returned unchanged (``epsilon`` None) when the frames carry no structure in the passband
     (r undefined, then None too) or when the output does not correlate positively with the widefield image
     there, where no scale maps one onto the other."""
-    height, width = frames.shape[-2:]
+    optics = raw.optics
+    height, width = raw.frames.shape[-2:]
     scale = output.shape[0] // height
     if output.shape != (scale * height, scale * width):
         raise ValueError(f"output {output.shape} is not a multiple of the frames' grid {(height, width)}")
     workers = thread_budget()
-    spectra = sfft.rfft2(angle_means(frames, frame_patterns, n_angles), workers=workers)
+    spectra = sfft.rfft2(angle_means(raw.frames, raw.frame_patterns, len(raw.pattern.angles_rad)), workers=workers)
     r = disagreement(spectra, (height, width), optics)
     if not np.isfinite(r):
         return output, {"disagreement": None, "epsilon": None}
     # floored so that a noise-free still scene (r = 0) keeps the output where the OTF vanishes
     epsilon = max(kappa * r, MIN_EPSILON)
     facts: dict[str, Any] = {"disagreement": r, "epsilon": epsilon}
-    otf = otf2d(output.shape, optics.pixel_size_nm / scale, optics)[:, :output.shape[1] // 2 + 1].astype(np.float64)
+    otf = otf2d(output.shape, optics.pixel_size_nm / scale, optics, rfft=True).astype(np.float64)
     # the zero-padded spectrum of the camera-grid mean is the widefield image on the output grid (× s²)
     measured = pad_rfft2(spectra.mean(axis=0), output.shape) * scale ** 2
     estimate = sfft.rfft2(output.astype(np.float64), workers=workers)

@@ -216,6 +216,5 @@ class LearnedMethod(Method):
         if self.data_consistency:
             from simbench.learn.data_consistency import make_consistent
 
-            image, facts["data_consistency"] = make_consistent(image, raw.frames, raw.frame_patterns, raw.optics,
-                                                               len(raw.pattern.angles_rad))
+            image, facts["data_consistency"] = make_consistent(image, raw)
         return Reconstruction(image, facts)
